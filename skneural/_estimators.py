@@ -1,0 +1,1122 @@
+"""NeuralClassifier and NeuralRegressor: scikit-learn's MLP surface on JAX.
+
+Data flow of ``fit``: parameter validation -> ``validate_data`` and label
+encoding -> :func:`skneural._network.init` -> a solver: either a stepwise one,
+run here epoch by epoch through the compiled
+:func:`skneural.solvers._stepwise.run_epoch`, or a whole-batch one, handed the
+compiled objective on a flat float64 vector -> numpy fitted attributes.
+"""
+
+import contextlib
+import time
+import warnings
+from abc import ABC, abstractmethod
+from numbers import Integral, Real
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from . import _network
+from ._activations import ACTIVATIONS
+from ._losses import LOSSES
+from ._objective import flat_value_and_grad, predict_output, ravel, shapes_of, unravel
+from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
+from .solvers._stepwise import init_state, run_epoch, set_hyperparams
+
+# Rows per compiled prediction call; smaller inputs are padded to a power of two
+# (at least _MIN_PREDICT_ROWS), so repeated predictions reuse a few programs.
+_PREDICT_CHUNK = 2**16
+_MIN_PREDICT_ROWS = 32
+
+
+def _precision(dtype):
+    """Context in which JAX computes in ``dtype`` (x64 only where needed)."""
+    if np.dtype(dtype) == np.float64:
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
+
+
+def _to_device(params, dtype):
+    return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=dtype), params)
+
+
+def _to_numpy(tree):
+    return jax.tree_util.tree_map(np.asarray, tree)
+
+
+def _pad_rows(a, n_rows, dtype):
+    """``a`` (dense or sparse) as a dense ``dtype`` array of ``n_rows`` rows."""
+    out = np.zeros((n_rows,) + a.shape[1:], dtype=dtype)
+    out[: a.shape[0]] = a.toarray() if sp.issparse(a) else a
+    return out
+
+
+class BaseNeural(BaseEstimator, ABC):
+    """Shared parameters, fitting and prediction of the skneural estimators."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions(set(SOLVERS)), Solver, optax.GradientTransformation],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dtype": [StrOptions({"float32", "float64"}), None],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        loss,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+        dtype,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ solver
+    def _solver_object(self):
+        """The solver as an object: named solvers take the MLP-style params."""
+        solver = self.solver
+        if isinstance(solver, str):
+            if solver == "sgd":
+                return SOLVERS["sgd"](
+                    learning_rate=self.learning_rate_init,
+                    momentum=self.momentum,
+                    nesterov=self.nesterovs_momentum,
+                )
+            if solver == "adam":
+                return SOLVERS["adam"](
+                    learning_rate=self.learning_rate_init,
+                    beta_1=self.beta_1,
+                    beta_2=self.beta_2,
+                    epsilon=self.epsilon,
+                )
+            return SOLVERS[solver]()
+        if isinstance(solver, optax.GradientTransformation):
+            return OptaxSolver(solver)
+        return solver
+
+    def _compute_dtype(self, solver):
+        if self.dtype is not None:
+            return np.dtype(self.dtype)
+        return np.dtype(np.float64 if isinstance(solver, WholeBatchSolver) else np.float32)
+
+    def _check_solver(self):
+        if not isinstance(self._solver_object(), StepwiseSolver):
+            raise AttributeError(
+                "partial_fit is only available for stepwise (minibatch) solvers. "
+                f"{self.solver!r} is a whole-batch solver."
+            )
+        return True
+
+    # --------------------------------------------------------------- fitting
+    @property
+    def _loss_name(self):
+        return self.loss
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError(
+                "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
+            )
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, ensure_non_negative=True
+            )
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        n_features = X.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
+
+        solver = self._solver_object()
+        dtype = self._compute_dtype(solver)
+        rng = check_random_state(self.random_state)
+        if not first_pass:
+            expected = [c.shape for c in self.coefs_]
+            got = list(zip(layer_units[:-1], layer_units[1:]))
+            if expected != got:
+                raise ValueError(
+                    "warm_start and partial_fit need the architecture of the "
+                    f"previous fit: layer shapes {expected}, now {got}."
+                )
+        if first_pass:
+            self._initialize(y, layer_units, rng, dtype)
+
+        if isinstance(solver, StepwiseSolver):
+            self._fit_stepwise(X, y, sample_weight, solver, rng, dtype, incremental)
+        elif isinstance(solver, WholeBatchSolver):
+            self._fit_whole_batch(X, y, sample_weight, solver, dtype)
+        else:
+            raise TypeError(
+                "solver must be a name, a StepwiseSolver, a WholeBatchSolver or an "
+                f"optax.GradientTransformation; got {type(solver).__name__}."
+            )
+        return self
+
+    def _initialize(self, y, layer_units, rng, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = LOSSES[self._loss_name].out_activation
+        params = _network.init(rng, layer_units, self.activation, dtype)
+        self.coefs_ = [p["W"] for p in params]
+        self.intercepts_ = [p["b"] for p in params]
+        self.loss_curve_ = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+        if hasattr(self, "_optimizer_state"):
+            del self._optimizer_state
+
+    def _params(self):
+        return [{"W": W, "b": b} for W, b in zip(self.coefs_, self.intercepts_)]
+
+    def _set_params_from(self, params):
+        params = _to_numpy(params)
+        self.coefs_ = [p["W"] for p in params]
+        self.intercepts_ = [p["b"] for p in params]
+
+    def _encode_targets(self, y, dtype):
+        return np.asarray(y, dtype=dtype)
+
+    def _fit_stepwise(self, X, y, sample_weight, solver, rng, dtype, incremental):
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        if not hasattr(self, "loss_curve_"):  # previous fit by a whole-batch solver
+            self.loss_curve_ = []
+        if self.best_loss_ is None and not self.early_stopping:
+            self.best_loss_ = np.inf
+        self._no_improvement_count = getattr(self, "_no_improvement_count", 0)
+
+        X_val = y_val = sw_val = None
+        if self.early_stopping:
+            is_classifier = self._is_classifier
+            stratify = y if is_classifier and y.shape[1] == 1 else None
+            arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+            split = train_test_split(
+                *arrays,
+                random_state=rng,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+            X, X_val, y, y_val = split[:4]
+            if sample_weight is not None:
+                sample_weight, sw_val = split[4:]
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            if is_classifier:
+                y_val = self._label_binarizer.inverse_transform(y_val)
+            if self.validation_scores_ is None:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+
+        n_samples = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        n_rows = -(-n_samples // batch_size) * batch_size
+
+        tx, hyper = solver.optax_transformation()
+        lr_schedule = (
+            self.learning_rate
+            if solver.uses_lr_schedule and "learning_rate" in hyper
+            else "constant"
+        )
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        with _precision(dtype):
+            params = _to_device(self._params(), dtype)
+            state = getattr(self, "_optimizer_state", None) if incremental else None
+            if state is not None:
+                opt_state = _to_device(state, None)
+            else:
+                opt_state = set_hyperparams(init_state(params, tx=tx), hyper, dtype)
+            mask = np.zeros(n_rows, dtype=dtype)
+            mask[:n_samples] = 1
+            w = mask.copy()
+            if sample_weight is not None:
+                w[:n_samples] = sample_weight
+            data = dict(
+                X=jnp.asarray(_pad_rows(X, n_rows, dtype)),
+                Y=jnp.asarray(_pad_rows(self._encode_targets(y, dtype), n_rows, dtype)),
+                w=jnp.asarray(w),
+                mask=jnp.asarray(mask),
+                alpha=jnp.asarray(self.alpha, dtype=dtype),
+            )
+            key = jax.random.key(seed)
+            static = dict(
+                tx=tx,
+                activation=self.activation,
+                loss=self._loss_name,
+                batch_size=batch_size,
+                shuffle=bool(self.shuffle),
+            )
+            best_params = params
+            lr = float(opt_state.hyperparams["learning_rate"]) if lr_schedule != "constant" else None
+            self.n_iter_ = 0
+            try:
+                for it in range(self.max_iter):
+                    tic = time.perf_counter()
+                    new_params, new_state, loss, finite = run_epoch(
+                        params, opt_state, jax.random.fold_in(key, it), **data, **static
+                    )
+                    loss = float(loss)
+                    if not (np.isfinite(loss) and bool(finite)):
+                        warnings.warn(
+                            f"Training stopped at epoch {self.n_iter_ + 1}: the loss "
+                            f"became non-finite ({loss}). The parameters of the last "
+                            "finite epoch were kept. Lower the learning rate or scale "
+                            "the inputs.",
+                            ConvergenceWarning,
+                        )
+                        break
+                    params, opt_state = new_params, new_state
+                    self.n_iter_ += 1
+                    self.loss_ = loss
+                    self.t_ += n_samples
+                    self.loss_curve_.append(loss)
+                    if self.verbose:
+                        print(
+                            "Iteration %d, loss = %.8f (%.3f s)"
+                            % (self.n_iter_, loss, time.perf_counter() - tic)
+                        )
+                    if self._update_no_improvement(params, X_val, y_val, sw_val, dtype):
+                        best_params = params
+                    if lr_schedule == "invscaling":
+                        lr = float(self._solver_lr(solver)) / (self.t_ + 1) ** self.power_t
+                        opt_state = set_hyperparams(opt_state, {"learning_rate": lr}, dtype)
+                    if self._no_improvement_count > self.n_iter_no_change:
+                        what = "Validation score" if self.early_stopping else "Training loss"
+                        msg = (
+                            f"{what} did not improve more than tol={self.tol:f} for "
+                            f"{self.n_iter_no_change} consecutive epochs."
+                        )
+                        if lr_schedule == "adaptive" and lr > 1e-6:
+                            lr /= 5.0
+                            opt_state = set_hyperparams(
+                                opt_state, {"learning_rate": lr}, dtype
+                            )
+                            self._no_improvement_count = 0
+                            if self.verbose:
+                                print(msg + " Setting learning rate to %f" % lr)
+                        else:
+                            if self.verbose:
+                                print(msg + " Stopping.")
+                            break
+                    if incremental:
+                        break
+                    if self.n_iter_ == self.max_iter:
+                        warnings.warn(
+                            "Stochastic Optimizer: Maximum iterations (%d) reached and "
+                            "the optimization hasn't converged yet." % self.max_iter,
+                            ConvergenceWarning,
+                        )
+            except KeyboardInterrupt:
+                warnings.warn("Training interrupted by user.")
+            if self.early_stopping:
+                params = best_params
+            self._set_params_from(params)
+            self._optimizer_state = _to_numpy(opt_state)
+
+    @staticmethod
+    def _solver_lr(solver):
+        return solver.optax_transformation()[1]["learning_rate"]
+
+    def _update_no_improvement(self, params, X_val, y_val, sw_val, dtype):
+        """MLP's stopping bookkeeping; True when ``params`` are the new best."""
+        if self.early_stopping:
+            score = self._score_output(
+                self._output(X_val, params=params, dtype=dtype), y_val, sw_val
+            )
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print("Validation score: %f" % score)
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                return True
+            return False
+        if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if self.loss_curve_[-1] < self.best_loss_:
+            self.best_loss_ = self.loss_curve_[-1]
+        return False
+
+    def _fit_whole_batch(self, X, y, sample_weight, solver, dtype):
+        n_samples = X.shape[0]
+        w = np.ones(n_samples, dtype=dtype) if sample_weight is None else sample_weight
+        params = self._params()
+        shapes = shapes_of(params)
+        static = dict(shapes=shapes, activation=self.activation, loss=self._loss_name)
+        with _precision(dtype):
+            X_dev = jnp.asarray(_pad_rows(X, n_samples, dtype))
+            Y_dev = jnp.asarray(self._encode_targets(y, dtype))
+            w_dev = jnp.asarray(w, dtype=dtype)
+            alpha = jnp.asarray(self.alpha, dtype=dtype)
+
+            def fun(x):
+                value, grad = flat_value_and_grad(
+                    jnp.asarray(x, dtype=dtype), X_dev, Y_dev, w_dev, alpha, **static
+                )
+                value, grad = float(value), np.asarray(grad, dtype=np.float64)
+                if not (np.isfinite(value) and np.isfinite(grad).all()):
+                    return np.inf, np.zeros_like(grad)
+                return value, grad
+
+            x0 = np.asarray(ravel(params), dtype=np.float64)
+            try:
+                result = solver.minimize(
+                    fun,
+                    x0,
+                    max_iter=self.max_iter,
+                    max_fun=self.max_fun,
+                    tol=self.tol,
+                    verbose=self.verbose,
+                )
+            except KeyboardInterrupt:
+                warnings.warn("Training interrupted by user; parameters unchanged.")
+                return
+        x = np.asarray(result.x, dtype=np.float64)
+        if not (np.isfinite(x).all() and np.isfinite(result.fun)):
+            warnings.warn(
+                "The solver produced non-finite parameters; the initial parameters "
+                "were kept. Scale the inputs or lower the learning rate.",
+                ConvergenceWarning,
+            )
+            return
+        self._set_params_from(unravel(x.astype(dtype), shapes))
+        self.n_iter_ = int(result.n_iter)
+        self.loss_ = float(result.fun)
+        self.t_ += n_samples * max(self.n_iter_, 1)
+        self.loss_curve_ = list(getattr(self, "loss_curve_", None) or []) + list(
+            result.loss_curve
+        )
+        self.best_loss_ = min(self.loss_curve_, default=self.loss_)
+        self.validation_scores_ = None
+        self.best_validation_score_ = None
+
+    # ------------------------------------------------------------ prediction
+    def _output(self, X, params=None, dtype=None):
+        """Network output (after the output activation) for validated ``X``.
+
+        Computed by the compiled forward pass in chunks of at most
+        ``_PREDICT_CHUNK`` rows, each padded to a power of two so that repeated
+        predictions on inputs of any size reuse a handful of programs. Returns
+        a numpy array of shape (n_samples, n_outputs) in ``X``'s float dtype.
+        """
+        if dtype is None:
+            dtype = self.coefs_[0].dtype
+        out_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        n = X.shape[0]
+        with _precision(dtype):
+            if params is None:
+                params = _to_device(self._params(), dtype)
+            chunks = []
+            for start in range(0, n, _PREDICT_CHUNK):
+                stop = min(start + _PREDICT_CHUNK, n)
+                rows = max(_MIN_PREDICT_ROWS, 1 << (stop - start - 1).bit_length())
+                Xc = jnp.asarray(_pad_rows(X[start:stop], rows, dtype))
+                out = predict_output(
+                    params,
+                    Xc,
+                    activation=self.activation,
+                    out_activation=self.out_activation_,
+                )
+                chunks.append(np.asarray(out[: stop - start]))
+        if not chunks:
+            return np.zeros((0, self.n_outputs_), dtype=out_dtype)
+        return np.concatenate(chunks).astype(out_dtype, copy=False)
+
+    def _validate_X_predict(self, X):
+        return validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+
+    @abstractmethod
+    def _score_output(self, output, y, sample_weight):
+        """Validation score (as ``score``) of a network output."""
+
+    @property
+    def _is_classifier(self):
+        return isinstance(self, ClassifierMixin)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data. Sparse input is densified for training.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in
+            regression).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights. They weight the loss of every batch
+            and the validation score used by early stopping.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+_COMMON_PARAMS_DOC = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function of the hidden layers.
+
+    solver : {'adam', 'sgd', 'lbfgs'}, solver object or \
+optax.GradientTransformation, default='adam'
+        The training algorithm. A name builds the solver from this estimator's
+        MLP-style parameters (``learning_rate_init``, ``momentum``,
+        ``nesterovs_momentum``, ``beta_1``, ``beta_2``, ``epsilon``); a solver
+        object from :mod:`skneural.solvers` carries its own hyperparameters
+        (searchable as ``solver__learning_rate`` etc.); any
+        ``optax.GradientTransformation`` is used as a minibatch solver.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty, divided by the number (or total weight) of
+        the samples in the batch, as in scikit-learn.
+
+    batch_size : int or 'auto', default='auto'
+        Minibatch size of stepwise solvers; 'auto' is ``min(200, n_samples)``.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule of the SGD solver, as in scikit-learn:
+        'invscaling' sets ``lr = lr0 / (t + 1) ** power_t`` after each epoch
+        (``t`` samples seen), 'adaptive' divides it by 5 each time training
+        stalls for ``n_iter_no_change`` epochs.
+
+    learning_rate_init : float, default=0.001
+        Initial learning rate of the named solvers 'sgd' and 'adam'.
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Epochs for stepwise solvers, iterations for whole-batch solvers.
+
+    shuffle : bool, default=True
+        Shuffle the samples every epoch (stepwise solvers).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights (drawn exactly as scikit-learn's MLP draws
+        them), the early-stopping split and the shuffling.
+
+    tol : float, default=1e-4
+        Training stops when the loss (or validation score) does not improve by
+        ``tol`` for ``n_iter_no_change`` epochs; gradient tolerance of 'lbfgs'.
+
+    verbose : bool, default=False
+        Print the loss (and epoch time) after every epoch.
+
+    warm_start : bool, default=False
+        Start from the previous solution.
+
+    momentum : float, default=0.9
+        Momentum of 'sgd'.
+
+    nesterovs_momentum : bool, default=True
+        Nesterov momentum for 'sgd'.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified for
+        single-output classification), stop when the validation score stalls
+        and keep the best parameters.
+
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping.
+
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Parameters of 'adam'.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+
+    max_fun : int, default=15000
+        Most objective evaluations of 'lbfgs'.
+
+    dtype : {'float32', 'float64'} or None, default=None
+        Precision of the computation on the device. None means float32 for
+        stepwise solvers (fast; the fitted arrays are float32) and float64 for
+        whole-batch solvers, whose line searches need it. Predictions are
+        returned in the input's float dtype, as scikit-learn does.
+"""
+
+_COMMON_ATTRS_DOC = """
+    loss_ : float
+        Loss (with the L2 penalty) at the end of training.
+
+    best_loss_ : float or None
+        Lowest loss seen; None with early stopping.
+
+    loss_curve_ : list of float
+        Loss after every epoch (stepwise) or iteration (whole-batch).
+
+    validation_scores_ : list of float or None
+        Validation score after every epoch with early stopping, else None.
+
+    best_validation_score_ : float or None
+        Best validation score with early stopping, else None.
+
+    t_ : int
+        Training samples seen by the solver.
+
+    coefs_ : list of ndarray of shape (n_units[i], n_units[i + 1])
+        Weight matrices.
+
+    intercepts_ : list of ndarray of shape (n_units[i + 1],)
+        Bias vectors.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when X has string column names.
+
+    n_iter_ : int
+        Epochs (or iterations) run by the last fit.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation.
+"""
+
+
+class NeuralClassifier(ClassifierMixin, BaseNeural):
+    __doc__ = (
+        """Multilayer perceptron classifier trained by compiled JAX code.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
+    same parameters, methods and fitted attributes. It minimises the log-loss
+    (softmax for multiclass, one sigmoid unit for binary targets, one sigmoid
+    per label for a multilabel indicator matrix) with gradients from
+    ``jax.grad``; a stepwise solver runs each epoch as one compiled program.
+
+    Parameters
+    ----------"""
+        + _COMMON_PARAMS_DOC
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray of shape (n_classes,)
+        Class labels.
+"""
+        + _COMMON_ATTRS_DOC
+        + """
+    See Also
+    --------
+    NeuralRegressor : The regressor.
+    sklearn.neural_network.MLPClassifier : The scikit-learn original.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skneural import NeuralClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(),
+    ...                     NeuralClassifier(max_iter=500, random_state=0))
+    >>> clf.fit(X, y).score(X, y) > 0.9
+    True
+    """
+    )
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss="log_loss",
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            dtype=dtype,
+        )
+
+    @property
+    def _loss_name(self):
+        # One sigmoid unit (binary) or one per label (multilabel): binary log-loss.
+        if getattr(self, "_label_binarizer", None) is not None:
+            if self._label_binarizer.y_type_ != "multiclass":
+                return "binary_log_loss"
+        return "log_loss"
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        y = self._label_binarizer.transform(y).astype(bool)
+        return X, y
+
+    def _score_output(self, output, y, sample_weight):
+        if not np.isfinite(output).all():
+            return np.nan
+        return accuracy_score(y, self._labels(output), sample_weight=sample_weight)
+
+    def _labels(self, output):
+        if self.n_outputs_ == 1:
+            output = output.ravel()
+        return self._label_binarizer.inverse_transform(output)
+
+    def predict(self, X):
+        """Predict using the multilayer perceptron classifier.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        check_is_fitted(self)
+        return self._labels(self._output(self._validate_X_predict(X)))
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit; required on the first
+            call, ignored afterwards.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        y_pred = self._output(self._validate_X_predict(X))
+        if self.n_outputs_ == 1:
+            y_pred = y_pred.ravel()
+            return np.vstack([1 - y_pred, y_pred]).T
+        return y_pred
+
+    def predict_log_proba(self, X):
+        """Logarithm of the probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``.
+        """
+        y_prob = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(y_prob, out=y_prob)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class NeuralRegressor(RegressorMixin, BaseNeural):
+    __doc__ = (
+        """Multilayer perceptron regressor trained by compiled JAX code.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
+    same parameters, methods and fitted attributes, identity output (exp for
+    the Poisson loss), one or several outputs, gradients from ``jax.grad``.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'absolute_error', 'huber', 'poisson'}, \
+default='squared_error'
+        The loss: half squared error (as scikit-learn), absolute error, Huber
+        with threshold 1 (quadratic within 1 of the target, linear beyond), or
+        half Poisson deviance with an exp output (targets must be
+        non-negative)."""
+        + _COMMON_PARAMS_DOC
+        + """
+    Attributes
+    ----------"""
+        + _COMMON_ATTRS_DOC
+        + """
+    See Also
+    --------
+    NeuralClassifier : The classifier.
+    sklearn.neural_network.MLPRegressor : The scikit-learn original.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skneural import NeuralRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, random_state=0)
+    >>> reg = NeuralRegressor(solver="lbfgs", max_iter=500, random_state=0)
+    >>> reg.fit(X, y).score(X, y) > 0.9
+    True
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **BaseNeural._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "absolute_error", "huber", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dtype=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss=loss,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            dtype=dtype,
+        )
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "Some value(s) of y are negative which is not allowed for "
+                "Poisson regression."
+            )
+        return X, y
+
+    def _score_output(self, output, y, sample_weight):
+        if not np.isfinite(output).all():
+            return np.nan
+        if output.shape[1] == 1:
+            output = output.ravel()
+        return r2_score(y, output, sample_weight=sample_weight)
+
+    def predict(self, X):
+        """Predict using the multilayer perceptron model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        check_is_fitted(self)
+        y_pred = self._output(self._validate_X_predict(X))
+        if y_pred.shape[1] == 1:
+            return y_pred.ravel()
+        return y_pred
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
