@@ -852,6 +852,13 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
+        if self._label_binarizer.y_type_ != "multilabel-indicator" and (
+            len(self.classes_) < 2
+        ):
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {self.classes_[0]!r}."
+            )
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
 

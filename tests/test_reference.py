@@ -1,0 +1,180 @@
+"""Numerical reference tests: skneural against scikit-learn and finite differences.
+
+The same ``random_state`` gives the same initial weights as scikit-learn's MLP,
+so in float64 the training trajectories can be compared step by step.
+"""
+
+import numpy as np
+import pytest
+from scipy.optimize import check_grad
+from sklearn.datasets import load_breast_cancer, load_iris, make_regression
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.neural_network._base import LOSS_FUNCTIONS
+from sklearn.preprocessing import StandardScaler
+
+import jax
+from skneural import NeuralClassifier, NeuralRegressor
+from skneural._losses import LOSSES
+from skneural._objective import flat_value_and_grad, ravel, shapes_of
+from skneural._network import init
+
+
+def _regression():
+    X, y = make_regression(n_samples=120, n_features=5, noise=1.0, random_state=0)
+    return X, y / 100
+
+
+def _classification(loader=load_iris):
+    X, y = loader(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _max_coef_diff(a, b):
+    return max(np.abs(p - q).max() for p, q in zip(a.coefs_ + a.intercepts_,
+                                                   b.coefs_ + b.intercepts_))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="sgd", learning_rate_init=0.01),
+        dict(solver="sgd", learning_rate_init=0.01, nesterovs_momentum=False),
+        dict(solver="sgd", learning_rate_init=0.1, momentum=0.0,
+             learning_rate="invscaling"),
+        dict(solver="sgd", learning_rate_init=0.01, alpha=0.1),
+    ],
+    ids=["nesterov", "momentum", "invscaling", "alpha"],
+)
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_sgd_trajectory_equals_sklearn(params, task):
+    """Same init, same minibatches (no shuffle): the same SGD iterates."""
+    if task == "regression":
+        (X, y), ours, theirs = _regression(), NeuralRegressor, MLPRegressor
+    else:
+        (X, y), ours, theirs = _classification(), NeuralClassifier, MLPClassifier
+    common = dict(hidden_layer_sizes=(7,), random_state=0, tol=0, shuffle=False,
+                  batch_size=40, max_iter=20, **params)
+    a = ours(dtype="float64", **common).fit(X, y)
+    b = theirs(**common).fit(X, y)
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-12)
+    assert _max_coef_diff(a, b) < 1e-12
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_adam_trajectory_close_to_sklearn(task):
+    """Close, not equal: scikit-learn folds the bias correction into the step
+    size (the paper's "efficient version"), which scales epsilon by
+    ``1/sqrt(1 - beta_2^t)``; optax applies epsilon after the correction
+    (Algorithm 1). Weights with near-zero gradients then move differently."""
+    if task == "regression":
+        (X, y), ours, theirs = _regression(), NeuralRegressor, MLPRegressor
+    else:
+        (X, y), ours, theirs = _classification(), NeuralClassifier, MLPClassifier
+    common = dict(hidden_layer_sizes=(7,), random_state=0, tol=0, shuffle=False,
+                  batch_size=40, max_iter=20, learning_rate_init=0.01)
+    a = ours(dtype="float64", **common).fit(X, y)
+    b = theirs(**common).fit(X, y)
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=5e-3)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "ours, theirs, data",
+    [
+        (NeuralRegressor, MLPRegressor, _regression),
+        (NeuralClassifier, MLPClassifier, _classification),
+        (NeuralClassifier, MLPClassifier,
+         lambda: _classification(load_breast_cancer)),
+    ],
+    ids=["regression", "multiclass", "binary"],
+)
+def test_lbfgs_iterates_equal_sklearn(ours, theirs, data):
+    X, y = data()
+    common = dict(hidden_layer_sizes=(7,), random_state=0, solver="lbfgs", max_iter=10)
+    a = ours(**common).fit(X, y)
+    b = theirs(**common).fit(X, y)
+    assert a.n_iter_ == b.n_iter_ == 10
+    assert a.loss_ == pytest.approx(b.loss_, rel=1e-10)
+    assert _max_coef_diff(a, b) < 1e-9
+    assert len(a.loss_curve_) == a.n_iter_
+    assert a.loss_curve_[-1] == pytest.approx(a.loss_)
+
+
+@pytest.mark.parametrize(
+    "ours, sk, y_kind",
+    [
+        ("squared_error", "squared_error", "real"),
+        ("poisson", "poisson", "counts"),
+        ("log_loss", "log_loss", "onehot"),
+        ("binary_log_loss", "binary_log_loss", "binary"),
+        ("binary_log_loss", "binary_log_loss", "multilabel"),
+    ],
+)
+def test_losses_equal_sklearn(ours, sk, y_kind):
+    rng = np.random.RandomState(0)
+    n, k = 50, 3
+    z = rng.normal(size=(n, k))
+    y = {
+        "real": rng.normal(size=(n, k)),
+        "counts": rng.poisson(2.0, size=(n, k)).astype(float),
+        "onehot": np.eye(k)[rng.randint(k, size=n)],
+        "binary": rng.randint(2, size=(n, 1)).astype(float),
+        "multilabel": rng.randint(2, size=(n, k)).astype(float),
+    }[y_kind]
+    if y_kind == "binary":
+        z = z[:, :1]
+    loss = LOSSES[ours]
+    out = np.asarray(
+        {
+            "identity": lambda z: z,
+            "exp": np.exp,
+            "softmax": lambda z: np.exp(z) / np.exp(z).sum(1, keepdims=True),
+            "logistic": lambda z: 1 / (1 + np.exp(-z)),
+        }[loss.out_activation](z)
+    )
+    w = rng.uniform(0.5, 2, size=n)
+    with jax.enable_x64(True):
+        ours_value = float(np.average(np.asarray(loss.fn(y, z)), weights=w))
+    expected = LOSS_FUNCTIONS[sk](y, out, sample_weight=w)
+    assert ours_value == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+def test_gradient_matches_finite_differences(loss, activation):
+    rng = np.random.RandomState(0)
+    n, d, k = 20, 4, 3
+    X = rng.normal(size=(n, d))
+    y = {
+        "log_loss": np.eye(k)[rng.randint(k, size=n)],
+        "binary_log_loss": rng.randint(2, size=(n, k)).astype(float),
+        "poisson": rng.poisson(1.0, size=(n, k)).astype(float),
+    }.get(loss, rng.normal(size=(n, k)))
+    params = init(rng, [d, 5, k], activation, np.float64)
+    w = rng.uniform(0.5, 2.0, size=n)
+    static = dict(shapes=shapes_of(params), activation=activation, loss=loss)
+    with jax.enable_x64(True):
+
+        def f(x):
+            return float(flat_value_and_grad(x, X, y, w, 0.3, **static)[0])
+
+        def g(x):
+            return np.asarray(flat_value_and_grad(x, X, y, w, 0.3, **static)[1])
+
+        x0 = ravel(params)
+        err = check_grad(f, g, x0, epsilon=1e-7)
+    assert err < 1e-5 * max(1.0, np.linalg.norm(g(x0)))
+
+
+def test_initial_weights_equal_sklearn():
+    """A vanishing learning rate leaves the initial weights: both start alike."""
+    X, y = _classification()
+    common = dict(hidden_layer_sizes=(6, 4), random_state=3, solver="sgd",
+                  learning_rate_init=1e-30, max_iter=1, momentum=0.0)
+    with pytest.warns(Warning):
+        a = NeuralClassifier(dtype="float64", **common).fit(X, y)
+    with pytest.warns(Warning):
+        b = MLPClassifier(**common).fit(X, y)
+    assert _max_coef_diff(a, b) < 1e-15
