@@ -7,7 +7,6 @@ run here epoch by epoch through the compiled
 compiled objective on a flat float64 vector -> numpy fitted attributes.
 """
 
-import contextlib
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -41,7 +40,14 @@ from sklearn.utils.validation import (
 from . import _network
 from ._activations import ACTIVATIONS
 from ._losses import LOSSES
-from ._objective import flat_value_and_grad, predict_output, ravel, shapes_of, unravel
+from ._objective import (
+    Problem,
+    precision,
+    predict_output,
+    ravel,
+    shapes_of,
+    unravel,
+)
 from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
 from .solvers._stepwise import init_state, run_epoch, set_hyperparams
 
@@ -49,13 +55,6 @@ from .solvers._stepwise import init_state, run_epoch, set_hyperparams
 # (at least _MIN_PREDICT_ROWS), so repeated predictions reuse a few programs.
 _PREDICT_CHUNK = 2**16
 _MIN_PREDICT_ROWS = 32
-
-
-def _precision(dtype):
-    """Context in which JAX computes in ``dtype`` (x64 only where needed)."""
-    if np.dtype(dtype) == np.float64:
-        return jax.enable_x64(True)
-    return contextlib.nullcontext()
 
 
 def _to_device(params, dtype):
@@ -335,7 +334,7 @@ class BaseNeural(BaseEstimator, ABC):
             else "constant"
         )
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        with _precision(dtype):
+        with precision(dtype):
             params = _to_device(self._params(), dtype)
             state = getattr(self, "_optimizer_state", None) if incremental else None
             if state is not None:
@@ -463,35 +462,29 @@ class BaseNeural(BaseEstimator, ABC):
         w = np.ones(n_samples, dtype=dtype) if sample_weight is None else sample_weight
         params = self._params()
         shapes = shapes_of(params)
-        static = dict(shapes=shapes, activation=self.activation, loss=self._loss_name)
-        with _precision(dtype):
-            X_dev = jnp.asarray(_pad_rows(X, n_samples, dtype))
-            Y_dev = jnp.asarray(self._encode_targets(y, dtype))
-            w_dev = jnp.asarray(w, dtype=dtype)
-            alpha = jnp.asarray(self.alpha, dtype=dtype)
-
-            def fun(x):
-                value, grad = flat_value_and_grad(
-                    jnp.asarray(x, dtype=dtype), X_dev, Y_dev, w_dev, alpha, **static
-                )
-                value, grad = float(value), np.asarray(grad, dtype=np.float64)
-                if not (np.isfinite(value) and np.isfinite(grad).all()):
-                    return np.inf, np.zeros_like(grad)
-                return value, grad
-
-            x0 = np.asarray(ravel(params), dtype=np.float64)
-            try:
-                result = solver.minimize(
-                    fun,
-                    x0,
-                    max_iter=self.max_iter,
-                    max_fun=self.max_fun,
-                    tol=self.tol,
-                    verbose=self.verbose,
-                )
-            except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user; parameters unchanged.")
-                return
+        problem = Problem(
+            _pad_rows(X, n_samples, dtype),
+            self._encode_targets(y, dtype),
+            w,
+            self.alpha,
+            shapes=shapes,
+            activation=self.activation,
+            loss=self._loss_name,
+            dtype=dtype,
+        )
+        x0 = np.asarray(ravel(params), dtype=np.float64)
+        try:
+            result = solver.minimize(
+                problem,
+                x0,
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                verbose=self.verbose,
+            )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user; parameters unchanged.")
+            return
         x = np.asarray(result.x, dtype=np.float64)
         if not (np.isfinite(x).all() and np.isfinite(result.fun)):
             warnings.warn(
@@ -524,7 +517,7 @@ class BaseNeural(BaseEstimator, ABC):
             dtype = self.coefs_[0].dtype
         out_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         n = X.shape[0]
-        with _precision(dtype):
+        with precision(dtype):
             if params is None:
                 params = _to_device(self._params(), dtype)
             chunks = []

@@ -13,6 +13,7 @@ static argument; numeric hyperparameters such as ``alpha`` are traced, so
 varying them reuses the compiled code.
 """
 
+import contextlib
 from functools import partial
 
 import jax
@@ -22,6 +23,17 @@ import numpy as np
 from ._activations import OUTPUT_ACTIVATIONS
 from ._losses import LOSSES
 from ._network import forward
+
+
+def precision(dtype):
+    """Context in which JAX computes in ``dtype``.
+
+    float64 needs JAX's x64 mode; it is switched on for the duration of the
+    context only, never globally.
+    """
+    if np.dtype(dtype) == np.float64:
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
 
 
 def objective(params, X, Y, w, alpha, *, activation, loss):
@@ -74,13 +86,94 @@ def ravel(params):
     return xp.concatenate([xp.concatenate([p["W"].ravel(), p["b"]]) for p in params])
 
 
+def _flat_objective(x, X, Y, w, alpha, *, shapes, activation, loss):
+    return objective(unravel(x, shapes), X, Y, w, alpha, activation=activation, loss=loss)
+
+
 @partial(jax.jit, static_argnames=("shapes", "activation", "loss"))
 def flat_value_and_grad(x, X, Y, w, alpha, *, shapes, activation, loss):
     """Objective and gradient over the flat parameter vector (for scipy)."""
+    return jax.value_and_grad(_flat_objective)(
+        x, X, Y, w, alpha, shapes=shapes, activation=activation, loss=loss
+    )
 
-    def f(x):
-        return objective(
-            unravel(x, shapes), X, Y, w, alpha, activation=activation, loss=loss
+
+@partial(jax.jit, static_argnames=("shapes", "activation", "loss"))
+def flat_hvp(x, v, X, Y, w, alpha, *, shapes, activation, loss):
+    """Exact Hessian-vector product ``H(x) v`` (forward-over-reverse)."""
+
+    def grad(x):
+        return jax.grad(_flat_objective)(
+            x, X, Y, w, alpha, shapes=shapes, activation=activation, loss=loss
         )
 
-    return jax.value_and_grad(f)(x)
+    return jax.jvp(grad, (x,), (v,))[1]
+
+
+class Problem:
+    """The whole-data objective over a flat parameter vector, for solvers.
+
+    A :class:`~skneural.solvers.WholeBatchSolver` receives one of these. Its
+    methods take and return float64 numpy arrays (the scipy convention) and
+    evaluate compiled JAX functions in the estimator's compute ``dtype``.
+
+    Parameters
+    ----------
+    X, Y, w : arrays
+        Inputs, encoded targets (2-d) and sample weights.
+    alpha : float
+        L2 penalty.
+    shapes : tuple
+        Parameter shapes, from :func:`shapes_of`.
+    activation, loss : str
+        Names in the activation and loss registries.
+    dtype : numpy dtype
+        Compute precision.
+
+    Attributes
+    ----------
+    n_params : int
+        Length of the flat parameter vector.
+    n_samples, n_outputs : int
+        Shape of the targets.
+    """
+
+    def __init__(self, X, Y, w, alpha, *, shapes, activation, loss, dtype):
+        self.dtype = np.dtype(dtype)
+        self.shapes = shapes
+        self.activation = activation
+        self.loss = loss
+        self.n_params = sum(int(np.prod(a)) + int(np.prod(b)) for a, b in shapes)
+        self.n_samples, self.n_outputs = Y.shape
+        with precision(self.dtype):
+            self.data = tuple(
+                jnp.asarray(a, dtype=self.dtype) for a in (X, Y, w, alpha)
+            )
+
+    @property
+    def _static(self):
+        return dict(shapes=self.shapes, activation=self.activation, loss=self.loss)
+
+    def value_and_grad(self, x):
+        """Objective and gradient at ``x``; ``(inf, 0)`` where not finite."""
+        with precision(self.dtype):
+            value, grad = flat_value_and_grad(
+                jnp.asarray(x, dtype=self.dtype), *self.data, **self._static
+            )
+        value, grad = float(value), np.asarray(grad, dtype=np.float64)
+        if not (np.isfinite(value) and np.isfinite(grad).all()):
+            return np.inf, np.zeros_like(grad)
+        return value, grad
+
+    __call__ = value_and_grad
+
+    def hvp(self, x, v):
+        """Hessian of the objective at ``x`` times ``v`` (exact, by JAX)."""
+        with precision(self.dtype):
+            out = flat_hvp(
+                jnp.asarray(x, dtype=self.dtype),
+                jnp.asarray(v, dtype=self.dtype),
+                *self.data,
+                **self._static,
+            )
+        return np.asarray(out, dtype=np.float64)

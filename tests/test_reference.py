@@ -178,3 +178,17 @@ def test_initial_weights_equal_sklearn():
     with pytest.warns(Warning):
         b = MLPClassifier(**common).fit(X, y)
     assert _max_coef_diff(a, b) < 1e-15
+
+
+def test_problem_hessian_vector_product_matches_finite_differences():
+    from skneural._objective import Problem
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(30, 4)), np.eye(3)[rng.randint(3, size=30)]
+    params = init(rng, [4, 6, 3], "tanh", np.float64)
+    problem = Problem(X, y, np.ones(30), 0.1, shapes=shapes_of(params),
+                      activation="tanh", loss="log_loss", dtype=np.float64)
+    x, v = ravel(params), rng.normal(size=problem.n_params)
+    eps = 1e-5
+    fd = (problem(x + eps * v)[1] - problem(x - eps * v)[1]) / (2 * eps)
+    np.testing.assert_allclose(problem.hvp(x, v), fd, rtol=1e-5, atol=1e-8)

@@ -8,9 +8,10 @@ hyperparameters, visible to ``get_params`` so that ``GridSearchCV`` can search
   ``optax.GradientTransformation`` and their numeric hyperparameters; the
   estimator runs whole epochs as one compiled ``lax.scan`` over minibatches.
 * :class:`WholeBatchSolver` -- methods that see the whole objective at once
-  (quasi-Newton, conjugate gradient, ...). They get a function returning the
-  objective and its gradient on a flat float64 parameter vector and return a
-  :class:`WholeBatchResult`.
+  (quasi-Newton, conjugate gradient, ...). They get a
+  :class:`skneural._objective.Problem` -- the objective, its gradient and exact
+  Hessian-vector products on a flat float64 parameter vector, compiled by
+  JAX -- and return a :class:`WholeBatchResult`.
 """
 
 from abc import ABC, abstractmethod
@@ -136,20 +137,22 @@ class WholeBatchSolver(Solver):
     """Base class of solvers that minimise the whole-data objective.
 
     Subclasses implement :meth:`minimize`. The estimator calls it with a
-    function computing the objective (the mean loss over all samples plus the
-    L2 penalty) and its gradient, compiled by JAX, on a flat float64 vector.
+    :class:`skneural._objective.Problem`: the objective (the weighted mean loss
+    over all samples plus the L2 penalty) on a flat float64 vector, with
+    ``problem(x) -> (value, gradient)`` and ``problem.hvp(x, v)``.
     """
 
     @abstractmethod
-    def minimize(self, fun, x0, *, max_iter, max_fun, tol, verbose):
-        """Minimise ``fun`` from ``x0``.
+    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose):
+        """Minimise ``problem`` from ``x0``.
 
         Parameters
         ----------
-        fun : callable
-            ``fun(x) -> (value, gradient)`` with ``x`` and ``gradient`` 1-d
-            float64 numpy arrays and ``value`` a float. It returns ``inf`` (and
-            a zero gradient) where the objective is not finite.
+        problem : skneural._objective.Problem
+            Callable: ``problem(x) -> (value, gradient)`` with ``x`` and
+            ``gradient`` 1-d float64 numpy arrays and ``value`` a float; it
+            returns ``inf`` (and a zero gradient) where the objective is not
+            finite. ``problem.hvp(x, v)`` is the exact Hessian-vector product.
         x0 : ndarray of shape (n_params,)
             Starting point (float64).
         max_iter : int

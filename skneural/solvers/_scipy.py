@@ -26,7 +26,7 @@ class LBFGS(WholeBatchSolver):
         self.maxcor = maxcor
         self.maxls = maxls
 
-    def minimize(self, fun, x0, *, max_iter, max_fun, tol, verbose):
+    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose):
         curve = []
 
         def record(intermediate_result):
@@ -35,7 +35,7 @@ class LBFGS(WholeBatchSolver):
                 print("Iteration %d, loss = %.8f" % (len(curve), curve[-1]))
 
         res = scipy.optimize.minimize(
-            fun,
+            problem.value_and_grad,
             x0,
             method="L-BFGS-B",
             jac=True,
