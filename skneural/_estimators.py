@@ -333,7 +333,6 @@ class BaseNeural(BaseEstimator, ABC):
             if solver.uses_lr_schedule and "learning_rate" in hyper
             else "constant"
         )
-        seed = int(rng.randint(np.iinfo(np.int32).max))
         with precision(dtype):
             params = _to_device(self._params(), dtype)
             state = getattr(self, "_optimizer_state", None) if incremental else None
@@ -353,22 +352,22 @@ class BaseNeural(BaseEstimator, ABC):
                 mask=jnp.asarray(mask),
                 alpha=jnp.asarray(self.alpha, dtype=dtype),
             )
-            key = jax.random.key(seed)
-            static = dict(
-                tx=tx,
-                activation=self.activation,
-                loss=self._loss_name,
-                batch_size=batch_size,
-                shuffle=bool(self.shuffle),
-            )
+            static = dict(tx=tx, activation=self.activation, loss=self._loss_name)
+            # Row order: shuffled cumulatively by ``rng`` as scikit-learn does;
+            # padding rows (index >= n_samples) end the last batch.
+            sample_idx = np.arange(n_samples, dtype=np.int32)
+            padding = np.arange(n_samples, n_rows, dtype=np.int32)
             best_params = params
             lr = float(opt_state.hyperparams["learning_rate"]) if lr_schedule != "constant" else None
             self.n_iter_ = 0
             try:
-                for it in range(self.max_iter):
+                for _ in range(self.max_iter):
                     tic = time.perf_counter()
+                    if self.shuffle:
+                        sample_idx = sample_idx[rng.permutation(n_samples)]
+                    order = np.concatenate([sample_idx, padding]).reshape(-1, batch_size)
                     new_params, new_state, loss, finite = run_epoch(
-                        params, opt_state, jax.random.fold_in(key, it), **data, **static
+                        params, opt_state, order, **data, **static
                     )
                     loss = float(loss)
                     if not (np.isfinite(loss) and bool(finite)):

@@ -46,14 +46,16 @@ def _max_coef_diff(a, b):
     ],
     ids=["nesterov", "momentum", "invscaling", "alpha"],
 )
+@pytest.mark.parametrize("shuffle", [False, True])
 @pytest.mark.parametrize("task", ["regression", "classification"])
-def test_sgd_trajectory_equals_sklearn(params, task):
-    """Same init, same minibatches (no shuffle): the same SGD iterates."""
+def test_sgd_trajectory_equals_sklearn(params, task, shuffle):
+    """Same init, same minibatch order (scikit-learn's shuffling is reproduced
+    from ``random_state``): the same SGD iterates."""
     if task == "regression":
         (X, y), ours, theirs = _regression(), NeuralRegressor, MLPRegressor
     else:
         (X, y), ours, theirs = _classification(), NeuralClassifier, MLPClassifier
-    common = dict(hidden_layer_sizes=(7,), random_state=0, tol=0, shuffle=False,
+    common = dict(hidden_layer_sizes=(7,), random_state=0, tol=0, shuffle=shuffle,
                   batch_size=40, max_iter=20, **params)
     a = ours(dtype="float64", **common).fit(X, y)
     b = theirs(**common).fit(X, y)
@@ -192,3 +194,17 @@ def test_problem_hessian_vector_product_matches_finite_differences():
     eps = 1e-5
     fd = (problem(x + eps * v)[1] - problem(x - eps * v)[1]) / (2 * eps)
     np.testing.assert_allclose(problem.hvp(x, v), fd, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_early_stopping_split_and_scores_equal_sklearn():
+    """The validation split and shuffling come from random_state as in sklearn."""
+    X, y = _classification(load_breast_cancer)
+    common = dict(hidden_layer_sizes=(7,), random_state=0, solver="sgd",
+                  learning_rate_init=0.01, early_stopping=True, max_iter=15,
+                  n_iter_no_change=100)
+    a = NeuralClassifier(dtype="float64", **common).fit(X, y)
+    b = MLPClassifier(**common).fit(X, y)
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-12)
+    assert a.validation_scores_ == b.validation_scores_
+    assert _max_coef_diff(a, b) < 1e-12

@@ -4,6 +4,8 @@ One epoch is one call of :func:`run_epoch`: a ``jax.lax.scan`` over the
 minibatches of data that stay on the device for the whole fit. The rows are
 padded once per fit to ``n_batches * batch_size`` with zero-weight rows, so the
 last batch has the same shape as the others and a fit compiles one program.
+The minibatch order (a small integer array) comes from the host each epoch,
+drawn from the estimator's ``random_state`` exactly as scikit-learn draws it.
 """
 
 from functools import partial
@@ -112,21 +114,17 @@ def _tree_isfinite(tree):
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 
-@partial(
-    jax.jit, static_argnames=("tx", "activation", "loss", "batch_size", "shuffle")
-)
-def run_epoch(
-    params, opt_state, key, X, Y, w, mask, alpha, *, tx, activation, loss,
-    batch_size, shuffle,
-):  # fmt: skip
+@partial(jax.jit, static_argnames=("tx", "activation", "loss"))
+def run_epoch(params, opt_state, order, X, Y, w, mask, alpha, *, tx, activation, loss):
     """One pass over the (padded) training data.
 
     Parameters
     ----------
     params, opt_state : pytrees
         Network parameters and optimizer state.
-    key : jax.random key
-        Shuffles the rows (when ``shuffle``).
+    order : int array of shape (n_batches, batch_size)
+        Row indices of each minibatch, in training order. Padding rows (zero
+        weight) fill the end of the last batch.
     X, Y, w, mask : arrays with ``n_batches * batch_size`` rows
         Inputs, encoded targets, sample weights (zero on padding rows) and 1
         for real rows, 0 for padding rows.
@@ -143,22 +141,11 @@ def run_epoch(
     finite : bool scalar
         Whether every parameter is finite after the epoch.
     """
-    n_rows = X.shape[0]
-    n_batches = n_rows // batch_size
-    if shuffle:
-        # Real rows in random order first, padding rows last: one static shape
-        # whatever the number of real rows.
-        u = jax.random.uniform(key, (n_rows,))
-        order = jnp.argsort(jnp.where(mask > 0, u, 2.0))
-    else:
-        order = jnp.arange(n_rows)
-    order = order.reshape(n_batches, batch_size)
 
     def step(carry, idx):
         params, opt_state = carry
-        wb = w[idx]
         value, grads = value_and_grad(
-            params, X[idx], Y[idx], wb, alpha, activation=activation, loss=loss
+            params, X[idx], Y[idx], w[idx], alpha, activation=activation, loss=loss
         )
         updates, opt_state = tx.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
