@@ -1,7 +1,15 @@
 """skneural: scikit-learn neural-network estimators trained by JAX."""
 
+from ._activations import Activation
 from ._estimators import NeuralClassifier, NeuralRegressor
+from ._perceptron import Perceptron
 
 __version__ = "0.1.0"
 
-__all__ = ["NeuralClassifier", "NeuralRegressor", "__version__"]
+__all__ = [
+    "Activation",
+    "NeuralClassifier",
+    "NeuralRegressor",
+    "Perceptron",
+    "__version__",
+]

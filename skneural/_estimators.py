@@ -23,6 +23,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -38,7 +39,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _network
-from ._activations import ACTIVATIONS
+from ._activations import ACTIVATIONS, STEP_FUNCTIONS, resolve
 from ._losses import LOSSES
 from ._objective import (
     Problem,
@@ -77,7 +78,12 @@ class BaseNeural(BaseEstimator, ABC):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [
+            StrOptions(set(ACTIVATIONS) | set(STEP_FUNCTIONS)),
+            callable,
+            list,
+            tuple,
+        ],
         "solver": [StrOptions(set(SOLVERS)), Solver, optax.GradientTransformation],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -103,6 +109,7 @@ class BaseNeural(BaseEstimator, ABC):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions({"float32", "float64"}), None],
+        "init": [StrOptions({"glorot_uniform"} | set(_network.INITIALIZERS))],
     }
 
     @abstractmethod
@@ -133,6 +140,7 @@ class BaseNeural(BaseEstimator, ABC):
         n_iter_no_change,
         max_fun,
         dtype,
+        init,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -159,6 +167,7 @@ class BaseNeural(BaseEstimator, ABC):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.dtype = dtype
+        self.init = init
 
     # ------------------------------------------------------------------ solver
     def _solver_object(self):
@@ -220,6 +229,8 @@ class BaseNeural(BaseEstimator, ABC):
             )
         if y.ndim == 1:
             y = y.reshape((-1, 1))
+        resolve(self.activation, len(hidden_layer_sizes))  # clear errors early
+        sample_weight = self._class_weighted(y, sample_weight, incremental)
         n_features = X.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
 
@@ -254,7 +265,7 @@ class BaseNeural(BaseEstimator, ABC):
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
         self.out_activation_ = LOSSES[self._loss_name].out_activation
-        params = _network.init(rng, layer_units, self.activation, dtype)
+        params = _network.init(rng, layer_units, self.activation, dtype, self.init)
         self.coefs_ = [p["W"] for p in params]
         self.intercepts_ = [p["b"] for p in params]
         self.loss_curve_ = []
@@ -269,6 +280,15 @@ class BaseNeural(BaseEstimator, ABC):
             self.best_loss_ = np.inf
         if hasattr(self, "_optimizer_state"):
             del self._optimizer_state
+
+    def _class_weighted(self, y, sample_weight, incremental):
+        """Sample weights with the class weights folded in (classifier)."""
+        return sample_weight
+
+    @property
+    def _layer_activations(self):
+        """Per-hidden-layer activations: a static argument of compiled code."""
+        return resolve(self.activation, len(self.coefs_) - 1)
 
     def _params(self):
         return [{"W": W, "b": b} for W, b in zip(self.coefs_, self.intercepts_)]
@@ -352,7 +372,9 @@ class BaseNeural(BaseEstimator, ABC):
                 mask=jnp.asarray(mask),
                 alpha=jnp.asarray(self.alpha, dtype=dtype),
             )
-            static = dict(tx=tx, activation=self.activation, loss=self._loss_name)
+            static = dict(
+                tx=tx, activation=self._layer_activations, loss=self._loss_name
+            )
             # Row order: shuffled cumulatively by ``rng`` as scikit-learn does;
             # padding rows (index >= n_samples) end the last batch.
             sample_idx = np.arange(n_samples, dtype=np.int32)
@@ -467,7 +489,7 @@ class BaseNeural(BaseEstimator, ABC):
             w,
             self.alpha,
             shapes=shapes,
-            activation=self.activation,
+            activation=self._layer_activations,
             loss=self._loss_name,
             dtype=dtype,
         )
@@ -527,7 +549,7 @@ class BaseNeural(BaseEstimator, ABC):
                 out = predict_output(
                     params,
                     Xc,
-                    activation=self.activation,
+                    activation=self._layer_activations,
                     out_activation=self.out_activation_,
                 )
                 chunks.append(np.asarray(out[: stop - start]))
@@ -584,8 +606,17 @@ _COMMON_PARAMS_DOC = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
 
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function of the hidden layers.
+    activation : str, Activation, callable or list, default='relu'
+        Activation of the hidden layers: a name ('identity', 'logistic',
+        'tanh', 'relu' as in scikit-learn, and 'leaky_relu', 'elu', 'selu',
+        'gelu', 'swish'/'silu', 'softplus', 'mish', 'softsign', 'hard_tanh',
+        'hard_sigmoid', 'hard_swish', 'tanh_shrink', 'soft_shrink',
+        'hard_shrink', 'piecewise_linear', 'linear', 'sigmoid'), an
+        :class:`~skneural.Activation` for non-default arguments (e.g. the
+        slope of 'leaky_relu'), any jax-traceable elementwise callable, or a
+        list with one of these per hidden layer. The step functions
+        'heaviside' and 'sign' have no gradient and are rejected: use
+        :class:`~skneural.Perceptron`.
 
     solver : {'adam', 'sgd', 'lbfgs'}, solver object or \
 optax.GradientTransformation, default='adam'
@@ -663,6 +694,13 @@ optax.GradientTransformation, default='adam'
         stepwise solvers (fast; the fitted arrays are float32) and float64 for
         whole-batch solvers, whose line searches need it. Predictions are
         returned in the input's float dtype, as scikit-learn does.
+
+    init : {'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal', \
+'lecun_normal', 'orthogonal'}, default='glorot_uniform'
+        Weight initialisation. 'glorot_uniform' is scikit-learn's scheme (the
+        same draws as its MLP for the same ``random_state``); the others are
+        ``jax.nn.initializers`` (He for ReLU-like activations, LeCun normal
+        for SELU) with zero biases.
 """
 
 _COMMON_ATTRS_DOC = """
@@ -724,6 +762,12 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
     ----------"""
         + _COMMON_PARAMS_DOC
         + """
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplying the sample weights: a dict
+        ``{label: weight}`` or 'balanced' (``n_samples / (n_classes *
+        count(label))``, computed on the data given to ``fit``; not available
+        for ``partial_fit``). Not supported for multilabel targets.
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
@@ -777,7 +821,10 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         n_iter_no_change=10,
         max_fun=15000,
         dtype=None,
+        init="glorot_uniform",
+        class_weight=None,
     ):
+        self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -804,7 +851,34 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             dtype=dtype,
+            init=init,
         )
+
+    _parameter_constraints: dict = {
+        **BaseNeural._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def _class_weighted(self, y, sample_weight, incremental):
+        if self.class_weight is None:
+            return sample_weight
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            raise ValueError("class_weight is not supported for multilabel targets.")
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit: the "
+                "class frequencies of the whole data are unknown. Pass a dict of "
+                "class weights, e.g. from sklearn.utils.class_weight."
+                "compute_class_weight('balanced', classes=..., y=y_all)."
+            )
+        labels = self._label_binarizer.inverse_transform(
+            y.astype(float).ravel() if y.shape[1] == 1 else y.astype(float)
+        )
+        weights = compute_class_weight(self.class_weight, classes=self.classes_, y=labels)
+        per_sample = weights[np.searchsorted(self.classes_, labels)]
+        if sample_weight is None:
+            return per_sample
+        return sample_weight * per_sample
 
     @property
     def _loss_name(self):
@@ -1024,6 +1098,7 @@ default='squared_error'
         n_iter_no_change=10,
         max_fun=15000,
         dtype=None,
+        init="glorot_uniform",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1051,6 +1126,7 @@ default='squared_error'
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             dtype=dtype,
+            init=init,
         )
 
     def _validate_input(self, X, y, incremental, reset):
