@@ -34,7 +34,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skneural import NeuralClassifier
 
-params = dict(hidden_layer_sizes=(100,), random_state=0)
+params = {"hidden_layer_sizes": (100,), "random_state": 0}
 
 neural = make_pipeline(StandardScaler(), NeuralClassifier(**params))
 with warnings.catch_warnings():
@@ -67,15 +67,22 @@ print(f"epochs: {mlp[-1].n_iter_}")
 # Loss curves
 # -----------
 # Both estimators record the training loss of every epoch in ``loss_curve_``.
+# :class:`~skneural.plotting.LossCurveDisplay` draws it; a second display on
+# the same axes adds the other estimator. They start from the same initial
+# weights (skneural draws them as scikit-learn does), so the curves are close.
 import matplotlib.pyplot as plt
 
+from skneural.plotting import LossCurveDisplay
+
 fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(neural[-1].loss_curve_, label="skneural NeuralClassifier")
-ax.plot(mlp[-1].loss_curve_, label="scikit-learn MLPClassifier", linestyle="--")
-ax.set_xlabel("epoch")
-ax.set_ylabel("training loss")
-ax.set_yscale("log")
-ax.legend()
+LossCurveDisplay.from_estimator(neural, ax=ax, name="skneural NeuralClassifier")
+LossCurveDisplay.from_estimator(
+    mlp,
+    ax=ax,
+    name="scikit-learn MLPClassifier",
+    log_scale=True,
+    line_kw={"linestyle": "--"},
+)
 ax.set_title("load_digits, hidden_layer_sizes=(100,)")
 fig.tight_layout()
 plt.show()
