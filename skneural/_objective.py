@@ -177,3 +177,183 @@ class Problem:
                 **self._static,
             )
         return np.asarray(out, dtype=np.float64)
+
+    # ------------------------------------------------ least-squares form
+    # Appended for least-squares solvers (Levenberg-Marquardt): the objective
+    # as half a sum of squared residuals, 0.5 * ||r(x)||^2, and the Jacobian.
+
+    @property
+    def residuals_per_sample(self):
+        """Data residuals per sample: ``n_outputs`` for squared error, else 1.
+
+        See :func:`data_residuals` for their definition.
+        """
+        return self.n_outputs if self.loss == "squared_error" else 1
+
+    @property
+    def n_data_residuals(self):
+        """Number of data residuals, ``n_samples * residuals_per_sample``."""
+        return self.n_samples * self.residuals_per_sample
+
+    @property
+    def l2_diagonal(self):
+        """Diagonal of the L2 term's Hessian, ``alpha / sum(w)`` on weights.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            ``alpha / sum(w)`` at the entries of the weight matrices, 0 at the
+            biases (which are not penalised); the L2 term of the objective is
+            ``0.5 * sum(l2_diagonal * x**2)``.
+        """
+        _, _, w, alpha = self.data
+        wsum = float(np.sum(np.asarray(w, dtype=np.float64)))
+        scale = float(alpha) / wsum if wsum > 0 else 0.0
+        return scale * l2_mask(self.shapes)
+
+    @property
+    def residual_size(self):
+        """Length of :meth:`residuals`: data residuals plus one per weight when
+        ``alpha > 0``."""
+        n_penalised = int(l2_mask(self.shapes).sum()) if float(self.data[3]) > 0 else 0
+        return self.n_data_residuals + n_penalised
+
+    def jacobian_nbytes(self, itemsize=8):
+        """Bytes of the dense :meth:`jacobian` (float64 by default)."""
+        return self.residual_size * self.n_params * itemsize
+
+    def residuals(self, x):
+        """Residuals ``r(x)`` with ``0.5 * ||r(x)||^2`` equal to the objective.
+
+        The data residuals of :func:`data_residuals`, followed, when
+        ``alpha > 0``, by ``sqrt(alpha / sum(w)) * W`` for every weight (the
+        L2 term; biases are not penalised).
+
+        Returns
+        -------
+        ndarray of shape (residual_size,)
+        """
+        with precision(self.dtype):
+            r = flat_residuals(jnp.asarray(x, dtype=self.dtype), *self.data[:3],
+                               **self._static)  # fmt: skip
+        parts = [np.asarray(r, dtype=np.float64)]
+        if float(self.data[3]) > 0:
+            idx = np.flatnonzero(l2_mask(self.shapes))
+            x = np.asarray(x, dtype=np.float64)
+            parts.append(np.sqrt(self.l2_diagonal[idx]) * x[idx])
+        return np.concatenate(parts)
+
+    def jacobian(self, x):
+        """Jacobian ``dr/dx`` of :meth:`residuals`, dense.
+
+        It takes :meth:`jacobian_nbytes` bytes: check them first on large
+        problems.
+
+        Returns
+        -------
+        ndarray of shape (residual_size, n_params)
+        """
+        with precision(self.dtype):
+            _, J = flat_residuals_and_jacobian(
+                jnp.asarray(x, dtype=self.dtype), *self.data[:3], **self._static
+            )
+        parts = [np.asarray(J, dtype=np.float64)]
+        if float(self.data[3]) > 0:
+            idx = np.flatnonzero(l2_mask(self.shapes))
+            rows = np.zeros((idx.size, self.n_params))
+            rows[np.arange(idx.size), idx] = np.sqrt(self.l2_diagonal[idx])
+            parts.append(rows)
+        return np.concatenate(parts)
+
+
+def l2_mask(shapes):
+    """1 at the weight-matrix entries of the flat parameter vector, 0 at biases."""
+    return np.concatenate(
+        [
+            np.concatenate([np.ones(int(np.prod(w))), np.zeros(int(np.prod(b)))])
+            for w, b in shapes
+        ]
+    )
+
+
+def data_residuals(x, X, Y, scale, *, shapes, activation, loss):
+    """Data residuals of some rows, whose squares sum to twice their loss.
+
+    With ``s_i = w_i / sum(w)`` (``scale``), ``0.5 * sum(r**2)`` over all rows
+    is the data term of the objective, ``sum_i s_i loss_i``:
+
+    * ``'squared_error'``: ``r_ik = sqrt(s_i / n_outputs) * (y_ik - z_ik)``,
+      one per sample and output -- the target minus the output, ``e = d - o``,
+      so Gauss-Newton on them is the classical Levenberg-Marquardt method;
+    * any other loss (log-loss, binary log-loss, Poisson, absolute error,
+      Huber): ``r_i = sqrt(2 s_i loss_i)``, one per sample. ``0.5 ||r||^2``
+      is then exactly the estimator's objective, so every solver minimises
+      and reports the same quantity, and ``J^T r`` is its exact gradient; the
+      Gauss-Newton matrix ``J^T J = sum_i s_i grad(loss_i) grad(loss_i)^T /
+      (2 loss_i)`` is positive semi-definite. Squared error on probabilities
+      (the other common choice for classifiers) would minimise a different
+      objective than the one the estimator reports. Where ``loss_i`` reaches
+      0 the root's derivative ``grad(loss_i) / sqrt(2 loss_i)`` is a ``0/0``
+      (its limit is finite for these losses); the argument of the root is
+      floored at the smallest normal number, which makes the residual's
+      gradient 0 there instead of NaN.
+
+    Parameters
+    ----------
+    x : array of shape (n_params,)
+        Flat parameters.
+    X, Y : arrays
+        Inputs and encoded targets of the rows.
+    scale : array of shape (n_rows,)
+        ``w_i / sum(w)`` (the sum over all training rows).
+
+    Returns
+    -------
+    r : array of shape (n_rows, n_outputs) or (n_rows, 1)
+    """
+    z = forward(unravel(x, shapes), X, activation)
+    if loss == "squared_error":
+        return jnp.sqrt(scale / Y.shape[1])[:, None] * (Y - z)
+    value = 2 * scale * LOSSES[loss].fn(Y, z)
+    return jnp.sqrt(jnp.maximum(value, jnp.finfo(z.dtype).tiny))[:, None]
+
+
+def _row_scale(w):
+    wsum = jnp.sum(w)
+    return w / jnp.where(wsum > 0, wsum, 1.0)
+
+
+@partial(jax.jit, static_argnames=("shapes", "activation", "loss"))
+def flat_residuals(x, X, Y, w, *, shapes, activation, loss):
+    """All data residuals (:func:`data_residuals`) as one vector."""
+    r = data_residuals(
+        x, X, Y, _row_scale(w), shapes=shapes, activation=activation, loss=loss
+    )
+    return r.reshape(-1)
+
+
+@partial(jax.jit, static_argnames=("shapes", "activation", "loss"))
+def flat_residuals_and_jacobian(x, X, Y, w, *, shapes, activation, loss):
+    """Data residuals and their Jacobian ``dr/dx``, row by row.
+
+    The Jacobian is built by ``jax.vmap`` over samples of the per-sample
+    reverse-mode Jacobian: much faster here than ``jax.jacrev`` or
+    ``jax.jacfwd`` of the whole residual vector.
+
+    Returns
+    -------
+    r : array of shape (n_data_residuals,)
+    J : array of shape (n_data_residuals, n_params)
+    """
+
+    def row(Xi, Yi, si):
+        def f(x):
+            return data_residuals(
+                x, Xi[None], Yi[None], si[None],
+                shapes=shapes, activation=activation, loss=loss,
+            )[0]  # fmt: skip
+
+        return f(x), jax.jacrev(f)(x)
+
+    r, J = jax.vmap(row)(X, Y, _row_scale(w))
+    return r.reshape(-1), J.reshape(-1, x.shape[0])

@@ -14,11 +14,15 @@ hyperparameters, visible to ``get_params`` so that ``GridSearchCV`` can search
   JAX -- and return a :class:`WholeBatchResult`.
 """
 
+import inspect
+import time
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import optax
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 
 # Compiled programs are keyed by the transformation object; building it once per
 # (class, static options) lets every fit with the same structure reuse them.
@@ -36,6 +40,19 @@ class StepwiseSolver(Solver):
     returns an ``optax.GradientTransformation``), :meth:`_hyperparams` (the
     numeric arguments, which are traced, so changing them does not recompile)
     and optionally :meth:`_static` (structural arguments, compile-time).
+
+    A subclass that takes a ``clip_norm`` constructor argument gets gradient
+    clipping for free: when it is not None, the gradient ``g`` of every step is
+    replaced by ``g * clip_norm / ||g||`` where its global norm ``||g||``
+    exceeds ``clip_norm`` (``optax.clip_by_global_norm``), before the
+    algorithm sees it. ``clip_norm`` is traced like the other numeric
+    hyperparameters.
+
+    The transformation's ``init`` runs with the hyperparameters of the first
+    instance built for a given structure (the transformation is cached), so a
+    subclass must not let its *initial state* depend on a numeric
+    hyperparameter; make such an argument static instead, or set the state up
+    in the first ``update``.
     """
 
     #: Whether the estimator's ``learning_rate`` schedule ('invscaling',
@@ -67,14 +84,37 @@ class StepwiseSolver(Solver):
         """
         hyper = {k: float(v) for k, v in self._hyperparams().items()}
         static = self._static()
+        factory = type(self)._factory
+        clip_norm = getattr(self, "clip_norm", None)
+        if clip_norm is not None:
+            hyper["clip_norm"] = float(clip_norm)
+            factory = _with_clipping(factory)
         key = (type(self), tuple(sorted(static.items())), tuple(sorted(hyper)))
         tx = _TRANSFORMATIONS.get(key)
         if tx is None:
-            tx = optax.inject_hyperparams(type(self)._factory, static_args=tuple(static))(
+            tx = optax.inject_hyperparams(factory, static_args=tuple(static))(
                 **static, **hyper
             )
             _TRANSFORMATIONS[key] = tx
         return tx, hyper
+
+
+def _with_clipping(factory):
+    """``factory``'s transformation preceded by global-norm gradient clipping.
+
+    The wrapper has ``factory``'s parameters plus ``clip_norm`` in its
+    signature, which :func:`optax.inject_hyperparams` reads.
+    """
+
+    def clipped(clip_norm, **kwargs):
+        return optax.chain(optax.clip_by_global_norm(clip_norm), factory(**kwargs))
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter("clip_norm", keyword)] + [
+        p.replace(kind=keyword) for p in inspect.signature(factory).parameters.values()
+    ]
+    clipped.__signature__ = inspect.Signature(params)
+    return clipped
 
 
 class OptaxSolver(StepwiseSolver):
@@ -139,7 +179,16 @@ class WholeBatchSolver(Solver):
     Subclasses implement :meth:`minimize`. The estimator calls it with a
     :class:`skneural._objective.Problem`: the objective (the weighted mean loss
     over all samples plus the L2 penalty) on a flat float64 vector, with
-    ``problem(x) -> (value, gradient)`` and ``problem.hvp(x, v)``.
+    ``problem(x) -> (value, gradient)`` and ``problem.hvp(x, v)``, and for
+    least-squares methods ``problem.residuals(x)`` and ``problem.jacobian(x)``
+    (``0.5 * ||r||^2`` is the objective). To behave like the built-in solvers,
+    record the objective after every iteration with :class:`Progress` (it
+    also prints the verbose lines) and call :func:`warn_not_converged` when
+    stopping for another reason than ``tol`` (the largest absolute gradient
+    entry at most ``tol``).
+
+    The objective must be a fixed function of the parameters: line searches,
+    trust regions and accept/reject tests compare its values.
     """
 
     @abstractmethod
@@ -168,3 +217,60 @@ class WholeBatchSolver(Solver):
         -------
         result : WholeBatchResult
         """
+
+
+class Progress:
+    """Loss curve and verbose output of a whole-batch solver.
+
+    Call it with the objective after every iteration: it appends the value to
+    :attr:`curve` (which becomes the estimator's ``loss_curve_``) and, when
+    ``verbose``, prints the line the estimators print after every epoch of a
+    stepwise solver, so that every solver reports progress the same way.
+
+    Parameters
+    ----------
+    verbose : bool or int
+        Print a line per iteration.
+
+    Attributes
+    ----------
+    curve : list of float
+        Objective after each iteration so far.
+    """
+
+    def __init__(self, verbose):
+        self.verbose = verbose
+        self.curve = []
+        self._tic = time.perf_counter()
+
+    def __call__(self, loss):
+        self.curve.append(float(loss))
+        if self.verbose:
+            now = time.perf_counter()
+            print(
+                "Iteration %d, loss = %.8f (%.3f s)"
+                % (len(self.curve), self.curve[-1], now - self._tic)
+            )
+            self._tic = now
+
+
+def warn_not_converged(name, n_iter, reason, max_iter=None):
+    """Emit the :class:`~sklearn.exceptions.ConvergenceWarning` of a solver.
+
+    Parameters
+    ----------
+    name : str
+        Solver name, for the message.
+    n_iter : int
+        Iterations performed.
+    reason : str
+        Why the solver stopped (iteration or evaluation limit, failed line
+        search, ...).
+    max_iter : int, default=None
+        The iteration limit; the message suggests raising it when it was hit.
+    """
+    msg = f"{name} stopped after {n_iter} iteration(s) without converging: {reason}."
+    if max_iter is not None and n_iter >= max_iter:
+        msg += f" Increase the number of iterations (max_iter={max_iter})."
+    msg += " Scaling the inputs (e.g. StandardScaler) often helps."
+    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
