@@ -1,13 +1,14 @@
 """skneural: scikit-learn neural-network estimators trained by JAX."""
 
 from ._activations import Activation
-from ._estimators import NeuralClassifier, NeuralRegressor
+from ._estimators import GradientWarning, NeuralClassifier, NeuralRegressor
 from ._perceptron import Perceptron
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Activation",
+    "GradientWarning",
     "NeuralClassifier",
     "NeuralRegressor",
     "Perceptron",

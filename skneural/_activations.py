@@ -103,6 +103,17 @@ ACTIVATIONS = {
     "piecewise_linear": _piecewise_linear,
 }
 
+#: Activations that are layers rather than elementwise functions, with their
+#: keyword arguments' defaults: PReLU (a learned slope per unit, starting at
+#: ``init``), RReLU (a slope drawn uniformly in ``[lower, upper]`` per unit and
+#: sample while training, the mean slope at inference) and maxout (the maximum
+#: of ``pieces`` linear units, so the layer has ``pieces`` times the weights).
+LAYER_ACTIVATIONS = {
+    "prelu": {"init": 0.25},
+    "rrelu": {"lower": 1 / 8, "upper": 1 / 3},
+    "maxout": {"pieces": 2},
+}
+
 #: Step functions: not differentiable, so gradient training rejects them.
 STEP_FUNCTIONS = {
     "heaviside": lambda x: (x > 0).astype(x.dtype),
@@ -144,14 +155,25 @@ class Activation:
     params: tuple
 
     def __init__(self, name, **params):
-        if name not in ACTIVATIONS:
+        known = set(ACTIVATIONS) | set(LAYER_ACTIVATIONS)
+        if name not in known:
             raise ValueError(
-                f"Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}."
+                f"Unknown activation {name!r}; expected one of {sorted(known)}."
             )
+        unknown = set(params) - set(LAYER_ACTIVATIONS.get(name, params))
+        if unknown:
+            raise ValueError(f"Activation {name!r} takes no argument {sorted(unknown)}.")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "params", tuple(sorted(params.items())))
 
+    @property
+    def kwargs(self):
+        """Keyword arguments, the defaults of layer activations filled in."""
+        return {**LAYER_ACTIVATIONS.get(self.name, {}), **dict(self.params)}
+
     def __call__(self, x):
+        if self.name in LAYER_ACTIVATIONS:
+            raise TypeError(f"{self.name!r} is a layer, not an elementwise function.")
         return ACTIVATIONS[self.name](x, **dict(self.params))
 
     def __repr__(self):
@@ -190,6 +212,11 @@ def resolve(activation, n_hidden):
         layers = tuple(activation)
     else:
         layers = (activation,) * n_hidden
+    # Layer activations given by name become Activation objects (defaults).
+    layers = tuple(
+        Activation(a) if isinstance(a, str) and a in LAYER_ACTIVATIONS else a
+        for a in layers
+    )
     for a in layers:
         if isinstance(a, str):
             if a in STEP_FUNCTIONS:
@@ -198,10 +225,11 @@ def resolve(activation, n_hidden):
                     "gradient, so gradient training cannot use it. Use "
                     "skneural.Perceptron for Rosenblatt's rule with a step unit."
                 )
-            if a not in ACTIVATIONS:
+            if a not in ACTIVATIONS and a not in LAYER_ACTIVATIONS:
                 raise ValueError(
                     f"Unknown activation {a!r}; expected one of "
-                    f"{sorted(ACTIVATIONS)}, an Activation or a callable."
+                    f"{sorted(set(ACTIVATIONS) | set(LAYER_ACTIVATIONS))}, an "
+                    "Activation or a callable."
                 )
         elif not callable(a):
             raise ValueError(
@@ -213,3 +241,10 @@ def resolve(activation, n_hidden):
 def function(activation):
     """The elementwise function for one entry returned by :func:`resolve`."""
     return ACTIVATIONS[activation] if isinstance(activation, str) else activation
+
+
+def layer_kind(activation):
+    """'prelu', 'rrelu' or 'maxout' for a layer activation, else None."""
+    if isinstance(activation, Activation) and activation.name in LAYER_ACTIVATIONS:
+        return activation.name
+    return None

@@ -39,10 +39,11 @@ from sklearn.utils.validation import (
 )
 
 from . import _network
-from ._activations import ACTIVATIONS, STEP_FUNCTIONS, resolve
+from ._activations import ACTIVATIONS, LAYER_ACTIVATIONS, STEP_FUNCTIONS, resolve
 from ._losses import LOSSES
 from ._objective import (
     Problem,
+    inference_objective,
     precision,
     predict_output,
     ravel,
@@ -51,6 +52,18 @@ from ._objective import (
 )
 from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
 from .solvers._stepwise import init_state, run_epoch, set_hyperparams
+
+#: Gradient diagnostics (see ``grad_norm_curve_``): a warning is emitted once
+#: per fit when a layer's mean gradient norm in an epoch grows past
+#: GRAD_NORM_EXPLODING times its value in the fit's first epoch, or when the
+#: first layer's falls below GRAD_NORM_VANISHING times the output layer's.
+GRAD_NORM_EXPLODING = 1e3
+GRAD_NORM_VANISHING = 1e-4
+
+
+class GradientWarning(UserWarning):
+    """Gradients vanish or explode during training."""
+
 
 # Rows per compiled prediction call; smaller inputs are padded to a power of two
 # (at least _MIN_PREDICT_ROWS), so repeated predictions reuse a few programs.
@@ -79,7 +92,7 @@ class BaseNeural(BaseEstimator, ABC):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [
-            StrOptions(set(ACTIVATIONS) | set(STEP_FUNCTIONS)),
+            StrOptions(set(ACTIVATIONS) | set(LAYER_ACTIVATIONS) | set(STEP_FUNCTIONS)),
             callable,
             list,
             tuple,
@@ -110,6 +123,12 @@ class BaseNeural(BaseEstimator, ABC):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions({"float32", "float64"}), None],
         "init": [StrOptions({"glorot_uniform"} | set(_network.INITIALIZERS))],
+        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_noise": [Interval(Real, 0, None, closed="left")],
+        "batch_norm": ["boolean"],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     @abstractmethod
@@ -141,6 +160,12 @@ class BaseNeural(BaseEstimator, ABC):
         max_fun,
         dtype,
         init,
+        dropout,
+        input_dropout,
+        input_noise,
+        batch_norm,
+        l1,
+        clip_norm,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -168,6 +193,12 @@ class BaseNeural(BaseEstimator, ABC):
         self.max_fun = max_fun
         self.dtype = dtype
         self.init = init
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.input_noise = input_noise
+        self.batch_norm = batch_norm
+        self.l1 = l1
+        self.clip_norm = clip_norm
 
     # ------------------------------------------------------------------ solver
     def _solver_object(self):
@@ -229,7 +260,7 @@ class BaseNeural(BaseEstimator, ABC):
             )
         if y.ndim == 1:
             y = y.reshape((-1, 1))
-        resolve(self.activation, len(hidden_layer_sizes))  # clear errors early
+        self._net(len(hidden_layer_sizes))  # clear errors before any work
         sample_weight = self._class_weighted(y, sample_weight, incremental)
         n_features = X.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
@@ -239,7 +270,9 @@ class BaseNeural(BaseEstimator, ABC):
         rng = check_random_state(self.random_state)
         if not first_pass:
             expected = [c.shape for c in self.coefs_]
-            got = list(zip(layer_units[:-1], layer_units[1:]))
+            got = [p["W"].shape for p in _network.init(
+                np.random.RandomState(0), layer_units, self.activation, dtype,
+                net=self._net(len(hidden_layer_sizes)))[0]]  # fmt: skip
             if expected != got:
                 raise ValueError(
                     "warm_start and partial_fit need the architecture of the "
@@ -265,17 +298,22 @@ class BaseNeural(BaseEstimator, ABC):
         self.n_outputs_ = y.shape[1]
         self.n_layers_ = len(layer_units)
         self.out_activation_ = LOSSES[self._loss_name].out_activation
-        params = _network.init(rng, layer_units, self.activation, dtype, self.init)
-        self.coefs_ = [p["W"] for p in params]
-        self.intercepts_ = [p["b"] for p in params]
+        params, state = _network.init(
+            rng, layer_units, self.activation, dtype, self.init,
+            net=self._net(len(layer_units) - 2),
+        )  # fmt: skip
+        self._set_params_from(params, state)
         self.loss_curve_ = []
+        self.grad_norm_curve_ = []
         self._no_improvement_count = 0
         if self.early_stopping:
             self.validation_scores_ = []
+            self.validation_loss_curve_ = []
             self.best_validation_score_ = -np.inf
             self.best_loss_ = None
         else:
             self.validation_scores_ = None
+            self.validation_loss_curve_ = None
             self.best_validation_score_ = None
             self.best_loss_ = np.inf
         if hasattr(self, "_optimizer_state"):
@@ -285,18 +323,59 @@ class BaseNeural(BaseEstimator, ABC):
         """Sample weights with the class weights folded in (classifier)."""
         return sample_weight
 
+    def _net(self, n_hidden):
+        """The architecture as a :class:`~skneural._network.Net` (static)."""
+        dropout = self.dropout
+        if isinstance(dropout, (list, tuple)):
+            if len(dropout) != n_hidden:
+                raise ValueError(
+                    f"dropout has {len(dropout)} rates but there are {n_hidden} "
+                    "hidden layers; give one rate, or one per hidden layer."
+                )
+            if not all(0 <= float(r) < 1 for r in dropout):
+                raise ValueError(f"dropout rates must be in [0, 1), got {dropout}.")
+            dropout = tuple(float(r) for r in dropout)
+        else:
+            dropout = (float(dropout),) * n_hidden
+        return _network.Net(
+            activations=resolve(self.activation, n_hidden),
+            dropout=dropout,
+            input_dropout=float(self.input_dropout),
+            input_noise=float(self.input_noise),
+            batch_norm=bool(self.batch_norm),
+        )
+
     @property
     def _layer_activations(self):
-        """Per-hidden-layer activations: a static argument of compiled code."""
-        return resolve(self.activation, len(self.coefs_) - 1)
+        """The fitted architecture: a static argument of compiled code."""
+        return self._net(len(self.coefs_) - 1)
+
+    def _regularization(self, dtype):
+        """Traced penalty strengths (and the clipping threshold)."""
+        clip = np.inf if self.clip_norm is None else self.clip_norm
+        values = dict(alpha=self.alpha, l1=self.l1, entropy=self._entropy_reg,
+                      clip_norm=clip)  # fmt: skip
+        return {k: jnp.asarray(v, dtype=dtype) for k, v in values.items()}
+
+    _entropy_reg = 0.0
 
     def _params(self):
-        return [{"W": W, "b": b} for W, b in zip(self.coefs_, self.intercepts_)]
+        return [
+            {"W": W, "b": b, **extra}
+            for W, b, extra in zip(
+                self.coefs_, self.intercepts_, self.layer_params_ + [{}]
+            )
+        ]
 
-    def _set_params_from(self, params):
+    def _set_params_from(self, params, state=None):
         params = _to_numpy(params)
         self.coefs_ = [p["W"] for p in params]
         self.intercepts_ = [p["b"] for p in params]
+        self.layer_params_ = [
+            {k: v for k, v in p.items() if k not in ("W", "b")} for p in params[:-1]
+        ]
+        if state is not None:
+            self.layer_state_ = _to_numpy(state)
 
     def _encode_targets(self, y, dtype):
         return np.asarray(y, dtype=dtype)
@@ -365,21 +444,26 @@ class BaseNeural(BaseEstimator, ABC):
             w = mask.copy()
             if sample_weight is not None:
                 w[:n_samples] = sample_weight
+            reg = self._regularization(dtype)
             data = dict(
                 X=jnp.asarray(_pad_rows(X, n_rows, dtype)),
                 Y=jnp.asarray(_pad_rows(self._encode_targets(y, dtype), n_rows, dtype)),
                 w=jnp.asarray(w),
                 mask=jnp.asarray(mask),
-                alpha=jnp.asarray(self.alpha, dtype=dtype),
+                reg=reg,
             )
-            static = dict(
-                tx=tx, activation=self._layer_activations, loss=self._loss_name
-            )
+            net = self._layer_activations
+            static = dict(tx=tx, net=net, loss=self._loss_name)
+            net_state = _to_device(self.layer_state_, dtype)
+            if self.early_stopping:
+                Y_val = self._encode_targets(split[3], dtype)
+                w_val = np.ones(len(Y_val), dtype) if sw_val is None else sw_val
             # Row order: shuffled cumulatively by ``rng`` as scikit-learn does;
             # padding rows (index >= n_samples) end the last batch.
             sample_idx = np.arange(n_samples, dtype=np.int32)
             padding = np.arange(n_samples, n_rows, dtype=np.int32)
-            best_params = params
+            best_params, best_state = params, net_state
+            warned = False
             lr = float(opt_state.hyperparams["learning_rate"]) if lr_schedule != "constant" else None
             self.n_iter_ = 0
             try:
@@ -388,8 +472,9 @@ class BaseNeural(BaseEstimator, ABC):
                     if self.shuffle:
                         sample_idx = sample_idx[rng.permutation(n_samples)]
                     order = np.concatenate([sample_idx, padding]).reshape(-1, batch_size)
-                    new_params, new_state, loss, finite = run_epoch(
-                        params, opt_state, order, **data, **static
+                    seed = rng.randint(np.iinfo(np.int32).max) if net.stochastic else 0
+                    new_params, new_state, new_net_state, loss, norms, finite = run_epoch(
+                        params, opt_state, net_state, order, seed, **data, **static
                     )
                     loss = float(loss)
                     if not (np.isfinite(loss) and bool(finite)):
@@ -401,18 +486,29 @@ class BaseNeural(BaseEstimator, ABC):
                             ConvergenceWarning,
                         )
                         break
-                    params, opt_state = new_params, new_state
+                    params, opt_state, net_state = new_params, new_state, new_net_state
                     self.n_iter_ += 1
                     self.loss_ = loss
                     self.t_ += n_samples
                     self.loss_curve_.append(loss)
+                    self.grad_norm_curve_.append(np.asarray(norms, dtype=np.float64))
+                    first_norms = self.grad_norm_curve_[-self.n_iter_]
+                    warned = warned or self._check_gradients(norms, first_norms)
+                    if self.early_stopping:
+                        self.validation_loss_curve_.append(float(inference_objective(
+                            params, net_state, _pad_rows(X_val, len(X_val), dtype),
+                            Y_val, w_val, reg["alpha"], reg["l1"], reg["entropy"],
+                            activation=net, loss=self._loss_name,
+                        )))  # fmt: skip
                     if self.verbose:
                         print(
                             "Iteration %d, loss = %.8f (%.3f s)"
                             % (self.n_iter_, loss, time.perf_counter() - tic)
                         )
-                    if self._update_no_improvement(params, X_val, y_val, sw_val, dtype):
-                        best_params = params
+                    if self._update_no_improvement(
+                        params, net_state, X_val, y_val, sw_val, dtype
+                    ):
+                        best_params, best_state = params, net_state
                     if lr_schedule == "invscaling":
                         lr = float(self._solver_lr(solver)) / (self.t_ + 1) ** self.power_t
                         opt_state = set_hyperparams(opt_state, {"learning_rate": lr}, dtype)
@@ -445,19 +541,44 @@ class BaseNeural(BaseEstimator, ABC):
             except KeyboardInterrupt:
                 warnings.warn("Training interrupted by user.")
             if self.early_stopping:
-                params = best_params
-            self._set_params_from(params)
+                params, net_state = best_params, best_state
+            self._set_params_from(params, net_state)
             self._optimizer_state = _to_numpy(opt_state)
+
+    def _check_gradients(self, norms, first):
+        """Warn (once) about exploding or vanishing gradients; True if warned."""
+        norms = np.asarray(norms, dtype=np.float64)
+        if np.any(norms > GRAD_NORM_EXPLODING * np.asarray(first)):
+            warnings.warn(
+                f"Exploding gradients at epoch {self.n_iter_}: layer gradient norms "
+                f"grew from {np.round(first, 4).tolist()} in the first epoch to "
+                f"{np.round(norms, 4).tolist()} (more than {GRAD_NORM_EXPLODING:g} "
+                "times). Lower the learning rate, scale the inputs or set clip_norm.",
+                GradientWarning,
+            )
+            return True
+        if norms[-1] > 0 and norms[0] < GRAD_NORM_VANISHING * norms[-1]:
+            warnings.warn(
+                f"Vanishing gradients at epoch {self.n_iter_}: the first layer's "
+                f"gradient norm {norms[0]:.3g} is below {GRAD_NORM_VANISHING:g} times "
+                f"the output layer's ({norms[-1]:.3g}). Try a ReLU-like activation, "
+                "batch_norm=True or fewer layers.",
+                GradientWarning,
+            )
+            return True
+        return False
 
     @staticmethod
     def _solver_lr(solver):
         return solver.optax_transformation()[1]["learning_rate"]
 
-    def _update_no_improvement(self, params, X_val, y_val, sw_val, dtype):
+    def _update_no_improvement(self, params, state, X_val, y_val, sw_val, dtype):
         """MLP's stopping bookkeeping; True when ``params`` are the new best."""
         if self.early_stopping:
             score = self._score_output(
-                self._output(X_val, params=params, dtype=dtype), y_val, sw_val
+                self._output(X_val, params=params, state=state, dtype=dtype),
+                y_val,
+                sw_val,
             )
             self.validation_scores_.append(score)
             if self.verbose:
@@ -479,17 +600,33 @@ class BaseNeural(BaseEstimator, ABC):
         return False
 
     def _fit_whole_batch(self, X, y, sample_weight, solver, dtype):
+        net = self._layer_activations
+        if net.stochastic:
+            raise ValueError(
+                f"solver={self.solver!r} minimises a fixed objective (with line "
+                "searches or exact steps), but dropout, input_dropout, input_noise "
+                "and 'rrelu' make the objective random. Use a stepwise solver such "
+                "as 'adam' or 'sgd', or turn these options off."
+            )
+        if self.clip_norm is not None:
+            raise ValueError(
+                "clip_norm clips the steps of stepwise solvers; whole-batch solver "
+                f"{self.solver!r} does not take gradient steps. Set clip_norm=None."
+            )
         n_samples = X.shape[0]
         w = np.ones(n_samples, dtype=dtype) if sample_weight is None else sample_weight
         params = self._params()
         shapes = shapes_of(params)
+        X = _pad_rows(X, n_samples, dtype)
         problem = Problem(
-            _pad_rows(X, n_samples, dtype),
+            X,
             self._encode_targets(y, dtype),
             w,
             self.alpha,
+            l1=self.l1,
+            entropy=self._entropy_reg,
             shapes=shapes,
-            activation=self._layer_activations,
+            activation=net,
             loss=self._loss_name,
             dtype=dtype,
         )
@@ -514,7 +651,25 @@ class BaseNeural(BaseEstimator, ABC):
                 ConvergenceWarning,
             )
             return
-        self._set_params_from(unravel(x.astype(dtype), shapes))
+        params = unravel(x.astype(dtype), shapes)
+        state = self.layer_state_
+        if net.batch_norm:
+            # The objective normalised with the whole data's statistics: keep
+            # exactly those for inference.
+            with precision(dtype):
+                state = _network.apply(
+                    _to_device(params, dtype), _to_device(state, dtype), X, net,
+                    train=True, weight=jnp.asarray(w, dtype), bn_momentum=0.0,
+                )[1]  # fmt: skip
+        self._set_params_from(params, state)
+        self.grad_norm_curve_ = list(getattr(self, "grad_norm_curve_", None) or [])
+        _, grad = problem(x)
+        self.grad_norm_curve_.append(
+            np.array([
+                np.sqrt(sum(np.sum(g**2) for g in layer.values()))
+                for layer in unravel(grad, shapes)
+            ])
+        )  # fmt: skip
         self.n_iter_ = int(result.n_iter)
         self.loss_ = float(result.fun)
         self.t_ += n_samples * max(self.n_iter_, 1)
@@ -523,10 +678,11 @@ class BaseNeural(BaseEstimator, ABC):
         )
         self.best_loss_ = min(self.loss_curve_, default=self.loss_)
         self.validation_scores_ = None
+        self.validation_loss_curve_ = None
         self.best_validation_score_ = None
 
     # ------------------------------------------------------------ prediction
-    def _output(self, X, params=None, dtype=None):
+    def _output(self, X, params=None, state=None, dtype=None):
         """Network output (after the output activation) for validated ``X``.
 
         Computed by the compiled forward pass in chunks of at most
@@ -541,6 +697,8 @@ class BaseNeural(BaseEstimator, ABC):
         with precision(dtype):
             if params is None:
                 params = _to_device(self._params(), dtype)
+            if state is None:
+                state = _to_device(self.layer_state_, dtype)
             chunks = []
             for start in range(0, n, _PREDICT_CHUNK):
                 stop = min(start + _PREDICT_CHUNK, n)
@@ -551,6 +709,7 @@ class BaseNeural(BaseEstimator, ABC):
                     Xc,
                     activation=self._layer_activations,
                     out_activation=self.out_activation_,
+                    state=state,
                 )
                 chunks.append(np.asarray(out[: stop - start]))
         if not chunks:
@@ -611,7 +770,9 @@ _COMMON_PARAMS_DOC = """
         'tanh', 'relu' as in scikit-learn, and 'leaky_relu', 'elu', 'selu',
         'gelu', 'swish'/'silu', 'softplus', 'mish', 'softsign', 'hard_tanh',
         'hard_sigmoid', 'hard_swish', 'tanh_shrink', 'soft_shrink',
-        'hard_shrink', 'piecewise_linear', 'linear', 'sigmoid'), an
+        'hard_shrink', 'piecewise_linear', 'linear', 'sigmoid', and the layer
+        activations 'prelu' (learned slopes), 'rrelu' (random slopes in
+        training) and 'maxout' (max of 2 linear pieces)), an
         :class:`~skneural.Activation` for non-default arguments (e.g. the
         slope of 'leaky_relu'), any jax-traceable elementwise callable, or a
         list with one of these per hidden layer. The step functions
@@ -695,6 +856,39 @@ optax.GradientTransformation, default='adam'
         whole-batch solvers, whose line searches need it. Predictions are
         returned in the input's float dtype, as scikit-learn does.
 
+    dropout : float or list of float, default=0.0
+        Dropout rate of the hidden layers' outputs (one rate for all, or one
+        per hidden layer). Inverted dropout: during training each unit is
+        zeroed with this probability and the others are scaled by
+        ``1 / (1 - rate)``; prediction uses all units. The masks are drawn from
+        ``random_state``. Needs a stepwise solver.
+
+    input_dropout : float, default=0.0
+        Dropout rate of the inputs (feature dropout for noisy or collinear
+        inputs). Needs a stepwise solver.
+
+    input_noise : float, default=0.0
+        Standard deviation of Gaussian noise added to the inputs at every
+        training step (data augmentation by noise injection). Needs a stepwise
+        solver.
+
+    batch_norm : bool, default=False
+        Batch normalisation of every hidden layer's pre-activation: normalised
+        with the batch's (weighted) mean and variance in training, then scaled
+        by a learned ``gamma`` and shifted by a learned ``beta``; inference
+        uses running estimates (momentum 0.9, variance with the ``m/(m-1)``
+        correction), kept in ``layer_state_``. Whole-batch solvers normalise
+        with the statistics of all the data and keep exactly those.
+
+    l1 : float, default=0.0
+        Strength of an L1 penalty ``l1 * sum |W|`` on the weights, divided
+        like ``alpha``'s by the number (or total weight) of the samples.
+
+    clip_norm : float or None, default=None
+        Clip each minibatch gradient to this global norm before the solver's
+        update (``g <- g * clip_norm / ||g||`` when ``||g|| > clip_norm``).
+        Stepwise solvers only.
+
     init : {'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal', \
 'lecun_normal', 'orthogonal'}, default='glorot_uniform'
         Weight initialisation. 'glorot_uniform' is scikit-learn's scheme (the
@@ -731,7 +925,7 @@ _COMMON_ATTRS_DOC = """
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when X has string column names.
 
     n_iter_ : int
@@ -745,6 +939,27 @@ _COMMON_ATTRS_DOC = """
 
     out_activation_ : str
         Name of the output activation.
+
+    layer_params_ : list of dict
+        Trainable parameters of each hidden layer beyond its weights and
+        biases: ``'a'`` (PReLU slopes), ``'gamma'`` and ``'beta'`` (batch
+        normalisation). Empty dicts for plain layers.
+
+    layer_state_ : list of dict
+        Batch-normalisation running statistics of each hidden layer
+        (``'mean'``, ``'var'``); empty dicts without batch normalisation.
+
+    grad_norm_curve_ : list of ndarray of shape (n_layers_ - 1,)
+        Per epoch, the mean over the minibatches of each layer's gradient
+        norm (before clipping); for whole-batch solvers one entry, at the
+        solution. A :class:`~skneural.GradientWarning` is emitted (once per
+        fit) when a layer's norm grows past 1e3 times its first-epoch value
+        (exploding) or the first layer's falls below 1e-4 times the output
+        layer's (vanishing).
+
+    validation_loss_curve_ : list of float or None
+        With early stopping, the objective on the held-out data after every
+        epoch (inference mode); else None.
 """
 
 
@@ -767,6 +982,13 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         ``{label: weight}`` or 'balanced' (``n_samples / (n_classes *
         count(label))``, computed on the data given to ``fit``; not available
         for ``partial_fit``). Not supported for multilabel targets.
+
+    entropy_reg : float, default=0.0
+        Entropy regularisation ``lambda``: the catalogue's
+        ``L - lambda * sum_k p_k log p_k`` adds ``lambda`` times the entropy of
+        the predicted probabilities to the loss, favouring confident
+        predictions (a negative value penalises confidence instead, as the
+        "confidence penalty" does).
 
     Attributes
     ----------
@@ -822,9 +1044,17 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         max_fun=15000,
         dtype=None,
         init="glorot_uniform",
+        dropout=0.0,
+        input_dropout=0.0,
+        input_noise=0.0,
+        batch_norm=False,
+        l1=0.0,
+        clip_norm=None,
         class_weight=None,
+        entropy_reg=0.0,
     ):
         self.class_weight = class_weight
+        self.entropy_reg = entropy_reg
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -852,12 +1082,23 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
             max_fun=max_fun,
             dtype=dtype,
             init=init,
+            dropout=dropout,
+            input_dropout=input_dropout,
+            input_noise=input_noise,
+            batch_norm=batch_norm,
+            l1=l1,
+            clip_norm=clip_norm,
         )
 
     _parameter_constraints: dict = {
         **BaseNeural._parameter_constraints,
         "class_weight": [StrOptions({"balanced"}), dict, None],
+        "entropy_reg": [Real],
     }
+
+    @property
+    def _entropy_reg(self):
+        return self.entropy_reg
 
     def _class_weighted(self, y, sample_weight, incremental):
         if self.class_weight is None:
@@ -1099,6 +1340,12 @@ default='squared_error'
         max_fun=15000,
         dtype=None,
         init="glorot_uniform",
+        dropout=0.0,
+        input_dropout=0.0,
+        input_noise=0.0,
+        batch_norm=False,
+        l1=0.0,
+        clip_norm=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1127,6 +1374,12 @@ default='squared_error'
             max_fun=max_fun,
             dtype=dtype,
             init=init,
+            dropout=dropout,
+            input_dropout=input_dropout,
+            input_noise=input_noise,
+            batch_norm=batch_norm,
+            l1=l1,
+            clip_norm=clip_norm,
         )
 
     def _validate_input(self, X, y, incremental, reset):

@@ -1,18 +1,74 @@
-"""The multilayer perceptron as pure functions over a pytree of parameters.
+"""The multilayer perceptron as pure functions over pytrees.
 
-The parameters are a list with one ``{"W": (fan_in, fan_out), "b": (fan_out,)}``
-dict per layer. :func:`init` draws them on the host with numpy, so the first fit
-compiles nothing for initialisation; :func:`forward` is jax-traceable.
+Trainable ``params`` are a list with one dict per layer: ``{"W": (fan_in,
+fan_out), "b": (fan_out,)}``, plus ``"a"`` (PReLU slopes) and ``"gamma"``,
+``"beta"`` (batch normalisation) on hidden layers that have them. Carried
+``state`` (batch-normalisation running statistics) is a separate list with one
+dict per hidden layer (empty when there is nothing to carry). The static
+description of the architecture is a :class:`Net`.
+
+:func:`init` draws the parameters on the host with numpy, so the first fit
+compiles nothing for initialisation; :func:`apply` is jax-traceable.
 """
 
-import numpy as np
-
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from ._activations import function
+from ._activations import function, layer_kind, resolve
+
+#: Momentum of the batch-normalisation running statistics.
+BN_MOMENTUM = 0.9
+#: Added to the variance before dividing by its square root.
+BN_EPSILON = 1e-5
+
+
+class Net(NamedTuple):
+    """Static description of a network (a compile-time argument).
+
+    Attributes
+    ----------
+    activations : tuple
+        One entry per hidden layer: a name, an ``Activation`` or a callable.
+    dropout : tuple of float
+        Dropout rate of each hidden layer's output.
+    input_dropout : float
+        Dropout rate of the inputs.
+    input_noise : float
+        Standard deviation of Gaussian noise added to the inputs in training.
+    batch_norm : bool
+        Batch normalisation of every hidden layer's pre-activation.
+    """
+
+    activations: tuple
+    dropout: tuple = ()
+    input_dropout: float = 0.0
+    input_noise: float = 0.0
+    batch_norm: bool = False
+
+    @property
+    def n_hidden(self):
+        return len(self.activations)
+
+    @property
+    def stochastic(self):
+        """Whether training draws random numbers (the objective is random)."""
+        return (
+            any(self.dropout)
+            or self.input_dropout > 0
+            or self.input_noise > 0
+            or any(layer_kind(a) == "rrelu" for a in self.activations)
+        )
+
+
+def as_net(activation, n_hidden):
+    """A :class:`Net` from a ``Net`` or a plain activation specification."""
+    if isinstance(activation, Net):
+        return activation
+    return Net(resolve(activation, n_hidden), (0.0,) * n_hidden)
 
 #: Initialisers of the ``init`` parameter other than scikit-learn's default:
 #: name -> jax.nn.initializers factory (weights; biases start at zero).
@@ -25,8 +81,8 @@ INITIALIZERS = {
 }
 
 
-def init(rng, layer_units, activation, dtype, method="glorot_uniform"):
-    """Draw initial parameters.
+def init(rng, layer_units, activation, dtype, method="glorot_uniform", net=None):
+    """Draw initial parameters and the initial state.
 
     The default, ``'glorot_uniform'``, is scikit-learn's scheme: weights and
     biases of layer ``i`` uniform in ``[-r, r]`` with
@@ -35,7 +91,10 @@ def init(rng, layer_units, activation, dtype, method="glorot_uniform"):
     :class:`~sklearn.neural_network.MLPClassifier` draws them, so the same
     ``random_state`` gives the same initial weights. The other methods
     (:data:`INITIALIZERS`) are ``jax.nn.initializers`` with a key drawn from
-    ``rng``; their biases start at zero.
+    ``rng``; their biases start at zero. A maxout layer of ``u`` units with
+    ``k`` pieces has ``u * k`` linear units; PReLU slopes start at their
+    ``init`` argument (0.25), batch-normalisation scales at 1 and shifts at 0,
+    running means at 0 and running variances at 1.
 
     Parameters
     ----------
@@ -49,29 +108,56 @@ def init(rng, layer_units, activation, dtype, method="glorot_uniform"):
         dtype of the returned arrays.
     method : str, default='glorot_uniform'
         'glorot_uniform' or a key of :data:`INITIALIZERS`.
+    net : Net or None
+        The architecture; None is a plain MLP with ``activation``.
 
     Returns
     -------
     params : list of dict
-        One ``{"W", "b"}`` dict of numpy arrays per layer.
+        Trainable parameters (numpy arrays), one dict per layer.
+    state : list of dict
+        Carried state, one dict per hidden layer.
     """
-    shapes = tuple(zip(layer_units[:-1], layer_units[1:]))
+    n_hidden = len(layer_units) - 2
+    net = as_net(activation if net is None else net, n_hidden)
+    pieces = [
+        a.kwargs["pieces"] if layer_kind(a) == "maxout" else 1 for a in net.activations
+    ] + [1]
+    shapes = tuple(
+        (fan_in, fan_out * k)
+        for fan_in, fan_out, k in zip(layer_units[:-1], layer_units[1:], pieces)
+    )
     if method != "glorot_uniform":
         seed = rng.randint(np.iinfo(np.int32).max)
         with jax.default_device(jax.devices("cpu")[0]):
             weights = _jax_init(seed, shapes=shapes, method=method)
-        return [
-            {"W": np.asarray(W, dtype=dtype), "b": np.zeros(fan_out, dtype=dtype)}
-            for W, (_, fan_out) in zip(weights, shapes)
+        params = [
+            {"W": np.asarray(W, dtype=dtype), "b": np.zeros(shape[1], dtype=dtype)}
+            for W, shape in zip(weights, shapes)
         ]
-    factor = 2.0 if activation in ("logistic", "sigmoid") else 6.0
-    params = []
-    for fan_in, fan_out in shapes:
-        bound = np.sqrt(factor / (fan_in + fan_out))
-        W = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype, copy=False)
-        b = rng.uniform(-bound, bound, fan_out).astype(dtype, copy=False)
-        params.append({"W": W, "b": b})
-    return params
+    else:
+        factor = 2.0 if activation in ("logistic", "sigmoid") else 6.0
+        params = []
+        for fan_in, fan_out in shapes:
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            W = rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype, copy=False)
+            b = rng.uniform(-bound, bound, fan_out).astype(dtype, copy=False)
+            params.append({"W": W, "b": b})
+    state = []
+    for layer, units, a in zip(params, layer_units[1:-1], net.activations):
+        layer_state = {}
+        if layer_kind(a) == "prelu":
+            layer["a"] = np.full(units, a.kwargs["init"], dtype=dtype)
+        if net.batch_norm:
+            width = layer["W"].shape[1]
+            layer["gamma"] = np.ones(width, dtype=dtype)
+            layer["beta"] = np.zeros(width, dtype=dtype)
+            layer_state = {
+                "mean": np.zeros(width, dtype=dtype),
+                "var": np.ones(width, dtype=dtype),
+            }
+        state.append(layer_state)
+    return params, state
 
 
 @partial(jax.jit, static_argnames=("shapes", "method"))
@@ -81,8 +167,102 @@ def _jax_init(seed, *, shapes, method):
     return [initializer(k, shape, jnp.float32) for k, shape in zip(keys, shapes)]
 
 
-def forward(params, X, activation):
-    """Pre-activation of the output layer (logits for a classifier).
+def _dropout(h, rate, key):
+    """Inverted dropout: zero with probability ``rate``, scale the rest."""
+    keep = jax.random.bernoulli(key, 1.0 - rate, h.shape)
+    return jnp.where(keep, h / (1.0 - rate), 0.0)
+
+
+def _activate(h, a, layer, key, train):
+    kind = layer_kind(a)
+    if kind == "prelu":
+        return jnp.where(h >= 0, h, layer["a"] * h)
+    if kind == "rrelu":
+        lower, upper = a.kwargs["lower"], a.kwargs["upper"]
+        if train:
+            slope = jax.random.uniform(key, h.shape, h.dtype, lower, upper)
+        else:
+            slope = (lower + upper) / 2
+        return jnp.where(h >= 0, h, slope * h)
+    if kind == "maxout":
+        k = a.kwargs["pieces"]
+        return h.reshape(h.shape[:-1] + (h.shape[-1] // k, k)).max(axis=-1)
+    return function(a)(h)
+
+
+def apply(params, state, X, net, *, train=False, key=None, weight=None,
+          bn_momentum=BN_MOMENTUM):  # fmt: skip
+    """Output pre-activation, and the updated state.
+
+    Parameters
+    ----------
+    params, state : list of dict
+        As returned by :func:`init`.
+    X : array of shape (n_samples, n_features)
+        Input rows.
+    net : Net
+        The architecture (static).
+    train : bool, default=False
+        Training mode: dropout, input noise and RReLU draw from ``key``, and
+        batch normalisation uses the statistics of the batch (weighted by
+        ``weight``; padding rows have weight 0) and updates the running
+        statistics. Inference mode uses all units, the mean RReLU slope and
+        the running statistics.
+    key : jax.random key or None
+        Needed in training when ``net.stochastic``.
+    weight : array of shape (n_samples,) or None
+        Row weights for the batch statistics.
+    bn_momentum : float
+        Weight of the old running statistics in their update (0 returns the
+        batch's own statistics).
+
+    Returns
+    -------
+    z : array of shape (n_samples, n_outputs)
+    state : list of dict
+    """
+    keys = (
+        jax.random.split(key, 2 * net.n_hidden + 2)
+        if train and net.stochastic
+        else [None] * (2 * net.n_hidden + 2)
+    )
+    h = X
+    if train and net.input_noise > 0:
+        h = h + net.input_noise * jax.random.normal(keys[-1], h.shape, h.dtype)
+    if train and net.input_dropout > 0:
+        h = _dropout(h, net.input_dropout, keys[-2])
+    new_state = []
+    for i, (layer, layer_state, a) in enumerate(
+        zip(params[:-1], state, net.activations, strict=True)
+    ):
+        h = h @ layer["W"] + layer["b"]
+        if net.batch_norm:
+            if train:
+                w = jnp.ones(h.shape[0], h.dtype) if weight is None else weight
+                wsum = jnp.maximum(jnp.sum(w), 1e-12)
+                mean = jnp.sum(w[:, None] * h, axis=0) / wsum
+                var = jnp.sum(w[:, None] * (h - mean) ** 2, axis=0) / wsum
+                # Running variance with the m / (m - 1) correction.
+                unbiased = var * wsum / jnp.maximum(wsum - 1, 1.0)
+                m = bn_momentum
+                layer_state = {
+                    "mean": m * layer_state["mean"] + (1 - m) * mean,
+                    "var": m * layer_state["var"] + (1 - m) * unbiased,
+                }
+            else:
+                mean, var = layer_state["mean"], layer_state["var"]
+            h = (h - mean) / jnp.sqrt(var + BN_EPSILON) * layer["gamma"] + layer["beta"]
+        new_state.append(layer_state)
+        h = _activate(h, a, layer, keys[2 * i], train)
+        rate = net.dropout[i] if net.dropout else 0.0
+        if train and rate > 0:
+            h = _dropout(h, rate, keys[2 * i + 1])
+    z = h @ params[-1]["W"] + params[-1]["b"]
+    return z, new_state
+
+
+def forward(params, X, activation, state=None):
+    """Output pre-activation in inference mode (logits for a classifier).
 
     Parameters
     ----------
@@ -90,17 +270,17 @@ def forward(params, X, activation):
         Network parameters, as returned by :func:`init`.
     X : array of shape (n_samples, n_features)
         Input rows.
-    activation : str, callable or tuple
-        One entry per hidden layer (see :func:`skneural._activations.resolve`),
-        or a single name or callable used by every hidden layer.
+    activation : Net, str, callable or tuple
+        The architecture, or (for a plain MLP) one activation per hidden layer
+        or a single one for all.
+    state : list of dict or None
+        Carried state (needed with batch normalisation).
 
     Returns
     -------
     z : array of shape (n_samples, n_outputs)
     """
-    if isinstance(activation, str) or callable(activation):
-        activation = (activation,) * (len(params) - 1)
-    h = X
-    for layer, g in zip(params[:-1], activation, strict=True):
-        h = function(g)(h @ layer["W"] + layer["b"])
-    return h @ params[-1]["W"] + params[-1]["b"]
+    net = as_net(activation, len(params) - 1)
+    if state is None:
+        state = [{} for _ in range(net.n_hidden)]
+    return apply(params, state, X, net)[0]

@@ -3,10 +3,16 @@
 This is the one place where ``jax.jit`` and ``jax.grad`` meet the network. The
 objective of a batch with per-row weights ``w`` (zero for padding rows) is::
 
-    sum_i w_i loss(y_i, z_i) / sum_i w_i  +  0.5 * alpha * sum_l ||W_l||^2 / sum_i w_i
+    [sum_i w_i (loss(y_i, z_i) + entropy * H(p_i))
+     + 0.5 * alpha * sum_l ||W_l||^2 + l1 * sum_l |W_l|_1] / sum_i w_i
 
-which is scikit-learn's MLP objective (its L2 term is also divided by the
-number, or total weight, of the samples in the batch).
+With ``entropy = l1 = 0`` it is scikit-learn's MLP objective (its L2 term is
+also divided by the number, or total weight, of the samples in the batch).
+``H(p) = -sum_k p_k log p_k`` is the entropy of the predicted class
+probabilities (summed binary entropies for sigmoid outputs), so the entropy
+term is the catalogue's ``L - lambda sum_k p_k log p_k``: it favours confident
+predictions. Penalties apply to the weights ``W``, not to biases, PReLU slopes
+or batch-normalisation scales.
 
 Everything that changes the traced program (activation, loss, shapes) is a
 static argument; numeric hyperparameters such as ``alpha`` are traced, so
@@ -22,7 +28,7 @@ import numpy as np
 
 from ._activations import OUTPUT_ACTIVATIONS
 from ._losses import LOSSES
-from ._network import forward
+from ._network import apply, as_net
 
 
 def precision(dtype):
@@ -36,76 +42,141 @@ def precision(dtype):
     return contextlib.nullcontext()
 
 
-def objective(params, X, Y, w, alpha, *, activation, loss):
-    """Regularised, weighted mean loss of a batch.
+def _entropy(z, out_activation):
+    if out_activation == "softmax":
+        p = jax.nn.softmax(z, axis=-1)
+        return jax.nn.logsumexp(z, axis=-1) - jnp.sum(p * z, axis=-1)
+    p = jax.nn.sigmoid(z)
+    return jnp.sum(jax.nn.softplus(z) - p * z, axis=-1)
 
-    Returns
-    -------
-    value : scalar
-        Loss plus L2 penalty, the quantity that is minimised.
+
+def objective_and_state(
+    params, state, X, Y, w, alpha, *, activation, loss, key=None, l1=0.0,
+    entropy=0.0, train=True,
+):  # fmt: skip
+    """Regularised, weighted mean loss of a batch, and the updated state.
+
+    ``train`` selects the network's training mode (dropout, batch statistics);
+    ``key`` feeds its random draws.
     """
-    z = forward(params, X, activation)
+    net = as_net(activation, len(params) - 1)
+    if state is None:
+        state = [
+            {"mean": jnp.zeros(layer["b"].shape), "var": jnp.ones(layer["b"].shape)}
+            if net.batch_norm
+            else {}
+            for layer in params[:-1]
+        ]
+    z, new_state = apply(params, state, X, net, train=train, key=key, weight=w)
     per_sample = LOSSES[loss].fn(Y, z)
+    out = LOSSES[loss].out_activation
+    if out in ("softmax", "logistic"):
+        per_sample = per_sample + entropy * _entropy(z, out)
     wsum = jnp.sum(w)
     # A batch with no weight contributes nothing (and no division by zero).
     denom = jnp.where(wsum > 0, wsum, 1.0)
     data = jnp.sum(w * per_sample) / denom
     l2 = sum(jnp.sum(layer["W"] ** 2) for layer in params)
-    return data + 0.5 * alpha * l2 / denom * (wsum > 0)
+    l1_norm = sum(jnp.sum(jnp.abs(layer["W"])) for layer in params)
+    penalty = (0.5 * alpha * l2 + l1 * l1_norm) / denom * (wsum > 0)
+    return data + penalty, new_state
+
+
+def objective(params, X, Y, w, alpha, *, activation, loss, **kwargs):
+    """Regularised, weighted mean loss of a batch (training mode).
+
+    Returns
+    -------
+    value : scalar
+        Loss plus penalties, the quantity that is minimised.
+    """
+    return objective_and_state(
+        params, None, X, Y, w, alpha, activation=activation, loss=loss, **kwargs
+    )[0]
 
 
 value_and_grad = jax.value_and_grad(objective)
 
 
 @partial(jax.jit, static_argnames=("activation", "out_activation"))
-def predict_output(params, X, *, activation, out_activation):
-    """Network output after the output activation (compiled)."""
-    return OUTPUT_ACTIVATIONS[out_activation](forward(params, X, activation))
+def predict_output(params, X, *, activation, out_activation, state=None):
+    """Network output after the output activation (inference mode, compiled)."""
+    net = as_net(activation, len(params) - 1)
+    if state is None:
+        state = [{} for _ in params[:-1]]
+    z = apply(params, state, X, net)[0]
+    return OUTPUT_ACTIVATIONS[out_activation](z)
+
+
+@partial(jax.jit, static_argnames=("activation", "loss"))
+def inference_objective(params, state, X, Y, w, alpha, l1, entropy, *, activation,
+                        loss):  # fmt: skip
+    """The objective in inference mode (validation loss)."""
+    return objective_and_state(
+        params, state, X, Y, w, alpha, activation=activation, loss=loss, l1=l1,
+        entropy=entropy, train=False,
+    )[0]  # fmt: skip
 
 
 def shapes_of(params):
-    """Static description of the parameter pytree: a tuple of (W, b) shapes."""
-    return tuple((tuple(p["W"].shape), tuple(p["b"].shape)) for p in params)
+    """Static description of the parameter pytree: per layer, (key, shape) pairs
+    with ``W`` and ``b`` first and any other keys after, sorted."""
+    return tuple(
+        tuple((k, tuple(layer[k].shape)) for k in _keys(layer)) for layer in params
+    )
+
+
+def _keys(layer):
+    return ["W", "b"] + sorted(set(layer) - {"W", "b"})
 
 
 def unravel(x, shapes):
     """Inverse of :func:`ravel`: a flat vector back to the parameter pytree."""
     params, start = [], 0
-    for w_shape, b_shape in shapes:
-        n_w, n_b = int(np.prod(w_shape)), int(np.prod(b_shape))
-        W = x[start : start + n_w].reshape(w_shape)
-        b = x[start + n_w : start + n_w + n_b].reshape(b_shape)
-        params.append({"W": W, "b": b})
-        start += n_w + n_b
+    for layer_shapes in shapes:
+        layer = {}
+        for key, shape in layer_shapes:
+            n = int(np.prod(shape))
+            layer[key] = x[start : start + n].reshape(shape)
+            start += n
+        params.append(layer)
     return params
 
 
 def ravel(params):
-    """Flatten the parameter pytree into one vector (W then b, layer by layer)."""
+    """Flatten the parameter pytree into one vector (layer by layer, W, b, ...)."""
     xp = jnp if isinstance(params[0]["W"], jax.Array) else np
-    return xp.concatenate([xp.concatenate([p["W"].ravel(), p["b"]]) for p in params])
+    return xp.concatenate([layer[k].ravel() for layer in params for k in _keys(layer)])
 
 
-def _flat_objective(x, X, Y, w, alpha, *, shapes, activation, loss):
-    return objective(unravel(x, shapes), X, Y, w, alpha, activation=activation, loss=loss)
+def _flat_objective(x, X, Y, w, alpha, l1=0.0, entropy=0.0, *, shapes, activation,
+                    loss):  # fmt: skip
+    return objective(
+        unravel(x, shapes), X, Y, w, alpha, activation=activation, loss=loss, l1=l1,
+        entropy=entropy,
+    )  # fmt: skip
 
 
 @partial(jax.jit, static_argnames=("shapes", "activation", "loss"))
-def flat_value_and_grad(x, X, Y, w, alpha, *, shapes, activation, loss):
+def flat_value_and_grad(x, X, Y, w, alpha, l1=0.0, entropy=0.0, *, shapes,
+                        activation, loss):  # fmt: skip
     """Objective and gradient over the flat parameter vector (for scipy)."""
     return jax.value_and_grad(_flat_objective)(
-        x, X, Y, w, alpha, shapes=shapes, activation=activation, loss=loss
-    )
+        x, X, Y, w, alpha, l1, entropy, shapes=shapes, activation=activation,
+        loss=loss,
+    )  # fmt: skip
 
 
 @partial(jax.jit, static_argnames=("shapes", "activation", "loss"))
-def flat_hvp(x, v, X, Y, w, alpha, *, shapes, activation, loss):
+def flat_hvp(x, v, X, Y, w, alpha, l1=0.0, entropy=0.0, *, shapes, activation,
+             loss):  # fmt: skip
     """Exact Hessian-vector product ``H(x) v`` (forward-over-reverse)."""
 
     def grad(x):
         return jax.grad(_flat_objective)(
-            x, X, Y, w, alpha, shapes=shapes, activation=activation, loss=loss
-        )
+            x, X, Y, w, alpha, l1, entropy, shapes=shapes, activation=activation,
+            loss=loss,
+        )  # fmt: skip
 
     return jax.jvp(grad, (x,), (v,))[1]
 
@@ -121,8 +192,8 @@ class Problem:
     ----------
     X, Y, w : arrays
         Inputs, encoded targets (2-d) and sample weights.
-    alpha : float
-        L2 penalty.
+    alpha, l1, entropy : float
+        Penalty strengths (L2, L1, entropy).
     shapes : tuple
         Parameter shapes, from :func:`shapes_of`.
     activation, loss : str
@@ -138,16 +209,19 @@ class Problem:
         Shape of the targets.
     """
 
-    def __init__(self, X, Y, w, alpha, *, shapes, activation, loss, dtype):
+    def __init__(self, X, Y, w, alpha, *, shapes, activation, loss, dtype, l1=0.0,
+                 entropy=0.0):  # fmt: skip
         self.dtype = np.dtype(dtype)
         self.shapes = shapes
         self.activation = activation
         self.loss = loss
-        self.n_params = sum(int(np.prod(a)) + int(np.prod(b)) for a, b in shapes)
+        self.n_params = sum(
+            int(np.prod(shape)) for layer in shapes for _, shape in layer
+        )
         self.n_samples, self.n_outputs = Y.shape
         with precision(self.dtype):
             self.data = tuple(
-                jnp.asarray(a, dtype=self.dtype) for a in (X, Y, w, alpha)
+                jnp.asarray(a, dtype=self.dtype) for a in (X, Y, w, alpha, l1, entropy)
             )
 
     @property

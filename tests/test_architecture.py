@@ -157,7 +157,7 @@ def test_identity_network_is_a_linear_model():
     ],
 )
 def test_initialisers_have_their_variance(method, std):
-    params = init(np.random.RandomState(0), [400, 300, 10], "relu", np.float32, method)
+    params, _ = init(np.random.RandomState(0), [400, 300, 10], "relu", np.float32, method)
     W = params[0]["W"]
     assert W.shape == (400, 300) and W.dtype == np.float32
     assert W.std() == pytest.approx(std(400, 300), rel=0.03)
@@ -166,7 +166,7 @@ def test_initialisers_have_their_variance(method, std):
 
 
 def test_orthogonal_initialiser():
-    W = init(np.random.RandomState(0), [50, 30, 2], "relu", np.float64, "orthogonal")
+    W, _ = init(np.random.RandomState(0), [50, 30, 2], "relu", np.float64, "orthogonal")
     np.testing.assert_allclose(W[0]["W"].T @ W[0]["W"], np.eye(30), atol=1e-5)
 
 

@@ -154,7 +154,7 @@ def test_gradient_matches_finite_differences(loss, activation):
         "binary_log_loss": rng.randint(2, size=(n, k)).astype(float),
         "poisson": rng.poisson(1.0, size=(n, k)).astype(float),
     }.get(loss, rng.normal(size=(n, k)))
-    params = init(rng, [d, 5, k], activation, np.float64)
+    params, _ = init(rng, [d, 5, k], activation, np.float64)
     w = rng.uniform(0.5, 2.0, size=n)
     static = dict(shapes=shapes_of(params), activation=activation, loss=loss)
     with jax.enable_x64(True):
@@ -187,7 +187,7 @@ def test_problem_hessian_vector_product_matches_finite_differences():
 
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(30, 4)), np.eye(3)[rng.randint(3, size=30)]
-    params = init(rng, [4, 6, 3], "tanh", np.float64)
+    params, _ = init(rng, [4, 6, 3], "tanh", np.float64)
     problem = Problem(X, y, np.ones(30), 0.1, shapes=shapes_of(params),
                       activation="tanh", loss="log_loss", dtype=np.float64)
     x, v = ravel(params), rng.normal(size=problem.n_params)

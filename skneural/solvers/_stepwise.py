@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._objective import value_and_grad
+from .._objective import objective_and_state
 from ._base import StepwiseSolver
 
 
@@ -496,43 +496,78 @@ def _tree_isfinite(tree):
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 
-@partial(jax.jit, static_argnames=("tx", "activation", "loss"))
-def run_epoch(params, opt_state, order, X, Y, w, mask, alpha, *, tx, activation, loss):
+def _layer_norms(grads):
+    """Euclidean norm of each layer's gradient (all its arrays together)."""
+    return jnp.stack(
+        [
+            jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(layer)))
+            for layer in grads
+        ]
+    )
+
+
+def _clip(grads, clip_norm):
+    """``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm`` (inf: no-op)."""
+    norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grads)))
+    scale = jnp.minimum(1.0, clip_norm / jnp.maximum(norm, 1e-30))
+    return jax.tree_util.tree_map(lambda g: g * scale, grads)
+
+
+@partial(jax.jit, static_argnames=("tx", "net", "loss"))
+def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, *, tx, net,
+              loss):  # fmt: skip
     """One pass over the (padded) training data.
 
     Parameters
     ----------
-    params, opt_state : pytrees
-        Network parameters and optimizer state.
+    params, opt_state, state : pytrees
+        Network parameters, optimizer state and network state (batch-norm
+        running statistics).
     order : int array of shape (n_batches, batch_size)
         Row indices of each minibatch, in training order. Padding rows (zero
         weight) fill the end of the last batch.
+    seed : int scalar
+        Seeds the epoch's random draws (dropout, noise), one key per step.
     X, Y, w, mask : arrays with ``n_batches * batch_size`` rows
         Inputs, encoded targets, sample weights (zero on padding rows) and 1
         for real rows, 0 for padding rows.
-    alpha : scalar
-        L2 penalty strength (traced).
+    reg : dict of scalars
+        ``alpha``, ``l1``, ``entropy`` and ``clip_norm`` (``inf``: no
+        clipping), traced.
 
     Returns
     -------
-    params, opt_state : pytrees
+    params, opt_state, state : pytrees
         After the epoch.
     mean_loss : scalar
         Mean over the real rows of the minibatch objectives, each weighted by
         its number of real rows (scikit-learn's ``loss_``).
+    grad_norms : array of shape (n_layers,)
+        Mean over the minibatches of each layer's gradient norm (before
+        clipping).
     finite : bool scalar
         Whether every parameter is finite after the epoch.
     """
+    key = jax.random.key(seed)
+    grad_fn = jax.value_and_grad(objective_and_state, has_aux=True)
 
-    def step(carry, idx):
-        params, opt_state = carry
-        value, grads = value_and_grad(
-            params, X[idx], Y[idx], w[idx], alpha, activation=activation, loss=loss
-        )
+    def step(carry, inputs):
+        params, opt_state, state = carry
+        i, idx = inputs
+        (value, state), grads = grad_fn(
+            params, state, X[idx], Y[idx], w[idx], reg["alpha"], activation=net,
+            loss=loss, key=jax.random.fold_in(key, i) if net.stochastic else None,
+            l1=reg["l1"], entropy=reg["entropy"],
+        )  # fmt: skip
+        norms = _layer_norms(grads)
+        grads = _clip(grads, reg["clip_norm"])
         updates, opt_state = tx.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
-        return (params, opt_state), value * jnp.sum(mask[idx])
+        return (params, opt_state, state), (value * jnp.sum(mask[idx]), norms)
 
-    (params, opt_state), weighted = jax.lax.scan(step, (params, opt_state), order)
+    steps = jnp.arange(order.shape[0])
+    (params, opt_state, state), (weighted, norms) = jax.lax.scan(
+        step, (params, opt_state, state), (steps, order)
+    )
     mean_loss = jnp.sum(weighted) / jnp.sum(mask)
-    return params, opt_state, mean_loss, _tree_isfinite(params)
+    return params, opt_state, state, mean_loss, norms.mean(axis=0), _tree_isfinite(params)
