@@ -779,14 +779,18 @@ _COMMON_PARAMS_DOC = """
         'heaviside' and 'sign' have no gradient and are rejected: use
         :class:`~skneural.Perceptron`.
 
-    solver : {'adam', 'sgd', 'lbfgs'}, solver object or \
-optax.GradientTransformation, default='adam'
-        The training algorithm. A name builds the solver from this estimator's
-        MLP-style parameters (``learning_rate_init``, ``momentum``,
-        ``nesterovs_momentum``, ``beta_1``, ``beta_2``, ``epsilon``); a solver
-        object from :mod:`skneural.solvers` carries its own hyperparameters
-        (searchable as ``solver__learning_rate`` etc.); any
-        ``optax.GradientTransformation`` is used as a minibatch solver.
+    solver : str, solver object or optax.GradientTransformation, default='adam'
+        The training algorithm. Names: 'adam', 'sgd', 'lbfgs' as in
+        scikit-learn, built from this estimator's MLP-style parameters
+        (``learning_rate_init``, ``momentum``, ``nesterovs_momentum``,
+        ``beta_1``, ``beta_2``, ``epsilon``), and the other keys of
+        :data:`skneural.solvers.SOLVERS` ('momentum', 'nesterov', 'adagrad',
+        'adadelta', 'rmsprop', 'adamw', 'nadam', 'rprop', 'quickprop', 'bfgs',
+        'cg', 'newton-cg', 'trust-ncg', 'trust-krylov', 'lm',
+        'least-squares'), built with their defaults. A solver object from
+        :mod:`skneural.solvers` carries its own hyperparameters (searchable as
+        ``solver__learning_rate`` etc.); any ``optax.GradientTransformation``
+        is used as a minibatch solver.
 
     alpha : float, default=0.0001
         Strength of the L2 penalty, divided by the number (or total weight) of

@@ -28,7 +28,7 @@ import numpy as np
 
 from ._activations import OUTPUT_ACTIVATIONS
 from ._losses import LOSSES
-from ._network import apply, as_net
+from ._network import apply, as_net, forward
 
 
 def precision(dtype):
@@ -252,6 +252,28 @@ class Problem:
             )
         return np.asarray(out, dtype=np.float64)
 
+    def require_least_squares(self, solver):
+        """Raise unless the objective is a sum of squared per-sample residuals.
+
+        Batch normalisation couples the samples of a batch, and the L1 and
+        entropy penalties have no residual form here: least-squares solvers
+        reject them with a clear message.
+        """
+        net = as_net(self.activation, len(self.shapes) - 1)
+        options = []
+        if net.batch_norm:
+            options.append("batch_norm=True")
+        if float(self.data[4]) != 0:
+            options.append("l1")
+        if float(self.data[5]) != 0:
+            options.append("entropy_reg")
+        if options:
+            raise ValueError(
+                f"{solver} minimises a sum of squared per-sample residuals; "
+                f"{', '.join(options)} cannot be written in that form. Use "
+                "'lbfgs' or a stepwise solver, or turn these options off."
+            )
+
     # ------------------------------------------------ least-squares form
     # Appended for least-squares solvers (Levenberg-Marquardt): the objective
     # as half a sum of squared residuals, 0.5 * ||r(x)||^2, and the Jacobian.
@@ -280,7 +302,7 @@ class Problem:
             biases (which are not penalised); the L2 term of the objective is
             ``0.5 * sum(l2_diagonal * x**2)``.
         """
-        _, _, w, alpha = self.data
+        w, alpha = self.data[2], self.data[3]
         wsum = float(np.sum(np.asarray(w, dtype=np.float64)))
         scale = float(alpha) / wsum if wsum > 0 else 0.0
         return scale * l2_mask(self.shapes)
@@ -341,11 +363,13 @@ class Problem:
 
 
 def l2_mask(shapes):
-    """1 at the weight-matrix entries of the flat parameter vector, 0 at biases."""
+    """1 at the weight-matrix entries of the flat parameter vector, else 0
+    (biases, PReLU slopes and batch-normalisation parameters)."""
     return np.concatenate(
         [
-            np.concatenate([np.ones(int(np.prod(w))), np.zeros(int(np.prod(b)))])
-            for w, b in shapes
+            np.full(int(np.prod(shape)), 1.0 if key == "W" else 0.0)
+            for layer in shapes
+            for key, shape in layer
         ]
     )
 

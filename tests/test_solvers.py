@@ -543,7 +543,7 @@ def _tiny_problem(loss="log_loss", alpha=0.1, n_outputs=3, hidden=4, seed=0):
     else:
         Y = rng.normal(size=(n, n_outputs))
     sizes = [d, hidden, n_outputs]
-    shapes = tuple(((a, b), (b,)) for a, b in zip(sizes[:-1], sizes[1:]))
+    shapes = tuple((("W", (a, b)), ("b", (b,))) for a, b in zip(sizes[:-1], sizes[1:]))
     problem = Problem(X, Y, rng.uniform(0.5, 2.0, n), alpha, shapes=shapes,
                       activation="tanh", loss=loss, dtype=np.float64)  # fmt: skip
     x0 = rng.uniform(-0.5, 0.5, problem.n_params)

@@ -170,6 +170,7 @@ class LevenbergMarquardt(WholeBatchSolver):
             raise ValueError(
                 f"damping must be one of {_DAMPINGS}, got {self.damping!r}."
             )
+        problem.require_least_squares("LevenbergMarquardt")
         m, n = problem.n_data_residuals, problem.n_params
         side = "params" if n <= m else "residuals"
         s = min(m, n)
@@ -181,7 +182,7 @@ class LevenbergMarquardt(WholeBatchSolver):
         )
         static = dict(problem._static, side=side)
         with precision(problem.dtype):
-            data = problem.data
+            data = problem.data[:4]  # X, Y, w, alpha
             l2 = jnp.asarray(problem.l2_diagonal, dtype=problem.dtype)
             x = jnp.asarray(x0, dtype=problem.dtype)
             f, g, J, JtJ, diag = _linearize(x, *data, l2, **static)
@@ -285,6 +286,7 @@ class LeastSquares(WholeBatchSolver):
         self.memory_limit = memory_limit
 
     def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose):
+        problem.require_least_squares("LeastSquares")
         m, n = problem.residual_size, problem.n_params
         if self.method == "lm" and m < n:
             raise ValueError(
