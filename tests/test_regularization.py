@@ -309,3 +309,24 @@ def test_sigmoid_output_entropy_is_binary_entropy():
     expected = -(p * np.log(p) + (1 - p) * np.log(1 - p)).sum(1)
     with jax.enable_x64(True):
         np.testing.assert_allclose(_entropy(z, "logistic"), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["lm", "least-squares"])
+@pytest.mark.parametrize(
+    "params, match",
+    [(dict(batch_norm=True), "batch_norm"), (dict(l1=0.1), "l1"),
+     (dict(entropy_reg=0.1), "entropy_reg")],
+)
+def test_least_squares_solvers_reject_non_residual_objectives(iris, solver, params,
+                                                              match):
+    X, y = iris
+    with pytest.raises(ValueError, match=match):
+        NeuralClassifier(hidden_layer_sizes=(4,), solver=solver, **params).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["bfgs", "cg", "newton-cg", "trust-ncg"])
+def test_whole_batch_solvers_train_with_batch_norm_and_penalties(iris, solver):
+    X, y = iris
+    clf = NeuralClassifier(hidden_layer_sizes=(6,), solver=solver, batch_norm=True,
+                           l1=1e-3, max_iter=50, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.9
