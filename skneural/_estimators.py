@@ -953,7 +953,7 @@ _COMMON_ATTRS_DOC = """
         Batch-normalisation running statistics of each hidden layer
         (``'mean'``, ``'var'``); empty dicts without batch normalisation.
 
-    grad_norm_curve_ : list of ndarray of shape (n_layers_ - 1,)
+    grad_norm_curve_ : list of ndarray of shape (`n_layers_` - 1,)
         Per epoch, the mean over the minibatches of each layer's gradient
         norm (before clipping); for whole-batch solvers one entry, at the
         solution. A :class:`~skneural.GradientWarning` is emitted (once per
