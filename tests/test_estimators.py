@@ -141,7 +141,7 @@ def test_tags():
     assert reg_tags.estimator_type == "regressor"
     assert clf_tags.classifier_tags.multi_label
     assert clf_tags.input_tags.sparse and reg_tags.input_tags.sparse
-    assert not clf_tags.requires_fit is False
+    assert clf_tags.requires_fit and reg_tags.requires_fit
 
 
 # ---------------------------------------------------------------- outputs
