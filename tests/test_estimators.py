@@ -476,3 +476,32 @@ def test_predict_large_input_in_chunks(iris, monkeypatch):
     full = clf.predict_proba(X)
     monkeypatch.setattr(est, "_PREDICT_CHUNK", 16)
     np.testing.assert_allclose(clf.predict_proba(X), full, rtol=1e-6)
+
+
+def test_keyboard_interrupt_keeps_last_completed_epoch(iris, monkeypatch):
+    """Ctrl-C during fit: a usable estimator with the last finished epoch's
+    parameters, a warning, and partial_fit continues from there."""
+    import skneural._estimators as est
+
+    X, y = iris
+    reference = NeuralClassifier(max_iter=2, shuffle=False, tol=0, random_state=0)
+    reference.fit(X, y)
+    calls = {"n": 0}
+    real_run_epoch = est.run_epoch
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_run_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(est, "run_epoch", interrupted)
+    clf = NeuralClassifier(max_iter=10, shuffle=False, tol=0, random_state=0)
+    with pytest.warns(UserWarning, match="interrupted"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 2
+    np.testing.assert_array_equal(clf.coefs_[0], reference.coefs_[0])
+    assert clf.predict(X).shape == y.shape
+    monkeypatch.setattr(est, "run_epoch", real_run_epoch)
+    clf.partial_fit(X, y)
+    assert clf.t_ == 3 * len(X)
