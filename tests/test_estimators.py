@@ -1,6 +1,5 @@
 """Behaviour of NeuralClassifier / NeuralRegressor as scikit-learn estimators."""
 
-import io
 import pickle
 import re
 import warnings
@@ -23,12 +22,6 @@ from skneural.solvers._stepwise import run_epoch
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"
 )
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
 
 
 @pytest.fixture(scope="module")

@@ -79,7 +79,25 @@ class SGD(StepwiseSolver):
         return {"nesterov": bool(self.nesterov)}
 
 
-class Momentum(StepwiseSolver):
+class _HeavyBall(StepwiseSolver):
+    """Momentum methods through ``optax.sgd``; ``_nesterov`` picks the rule."""
+
+    _nesterov = False
+
+    def __init__(self, learning_rate=0.01, momentum=0.9, clip_norm=None):
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.clip_norm = clip_norm
+
+    @classmethod
+    def _factory(cls, learning_rate, momentum):
+        return optax.sgd(learning_rate, momentum=momentum, nesterov=cls._nesterov)
+
+    def _hyperparams(self):
+        return {"learning_rate": self.learning_rate, "momentum": self.momentum}
+
+
+class Momentum(_HeavyBall):
     """Gradient descent with momentum ("heavy ball"), through ``optax.sgd``.
 
     The catalogue's rule ``m <- beta * m - eta * g``, ``theta <- theta + m``.
@@ -99,20 +117,8 @@ class Momentum(StepwiseSolver):
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.9, clip_norm=None):
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.clip_norm = clip_norm
 
-    @staticmethod
-    def _factory(learning_rate, momentum):
-        return optax.sgd(learning_rate, momentum=momentum, nesterov=False)
-
-    def _hyperparams(self):
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum}
-
-
-class Nesterov(StepwiseSolver):
+class Nesterov(_HeavyBall):
     """Nesterov's accelerated gradient, through ``optax.sgd(nesterov=True)``.
 
     The catalogue's rule takes the gradient at the look-ahead point:
@@ -135,17 +141,7 @@ class Nesterov(StepwiseSolver):
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.9, clip_norm=None):
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.clip_norm = clip_norm
-
-    @staticmethod
-    def _factory(learning_rate, momentum):
-        return optax.sgd(learning_rate, momentum=momentum, nesterov=True)
-
-    def _hyperparams(self):
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum}
+    _nesterov = True
 
 
 class AdaGrad(StepwiseSolver):
