@@ -7,20 +7,16 @@ run here epoch by epoch through the compiled
 compiled objective on a flat float64 vector -> numpy fitted attributes.
 """
 
-import time
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
@@ -43,7 +39,6 @@ from ._activations import ACTIVATIONS, LAYER_ACTIVATIONS, STEP_FUNCTIONS, resolv
 from ._losses import LOSSES
 from ._objective import (
     Problem,
-    inference_objective,
     precision,
     predict_output,
     ravel,
@@ -51,7 +46,7 @@ from ._objective import (
     unravel,
 )
 from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
-from .solvers._stepwise import init_state, run_epoch, set_hyperparams
+from ._training import StepwiseRun, _pad_rows, _to_device, _to_numpy, fit_one
 
 #: Gradient diagnostics (see ``grad_norm_curve_``): a warning is emitted once
 #: per fit when a layer's mean gradient norm in an epoch grows past
@@ -69,21 +64,6 @@ class GradientWarning(UserWarning):
 # (at least _MIN_PREDICT_ROWS), so repeated predictions reuse a few programs.
 _PREDICT_CHUNK = 2**16
 _MIN_PREDICT_ROWS = 32
-
-
-def _to_device(params, dtype):
-    return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=dtype), params)
-
-
-def _to_numpy(tree):
-    return jax.tree_util.tree_map(np.asarray, tree)
-
-
-def _pad_rows(a, n_rows, dtype):
-    """``a`` (dense or sparse) as a dense ``dtype`` array of ``n_rows`` rows."""
-    out = np.zeros((n_rows,) + a.shape[1:], dtype=dtype)
-    out[: a.shape[0]] = a.toarray() if sp.issparse(a) else a
-    return out
 
 
 class BaseNeural(BaseEstimator, ABC):
@@ -381,169 +361,7 @@ class BaseNeural(BaseEstimator, ABC):
         return np.asarray(y, dtype=dtype)
 
     def _fit_stepwise(self, X, y, sample_weight, solver, rng, dtype, incremental):
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        if not hasattr(self, "loss_curve_"):  # previous fit by a whole-batch solver
-            self.loss_curve_ = []
-        if self.best_loss_ is None and not self.early_stopping:
-            self.best_loss_ = np.inf
-        self._no_improvement_count = getattr(self, "_no_improvement_count", 0)
-
-        X_val = y_val = sw_val = None
-        if self.early_stopping:
-            is_classifier = self._is_classifier
-            stratify = y if is_classifier and y.shape[1] == 1 else None
-            arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-            split = train_test_split(
-                *arrays,
-                random_state=rng,
-                test_size=self.validation_fraction,
-                stratify=stratify,
-            )
-            X, X_val, y, y_val = split[:4]
-            if sample_weight is not None:
-                sample_weight, sw_val = split[4:]
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
-            if is_classifier:
-                y_val = self._label_binarizer.inverse_transform(y_val)
-            if self.validation_scores_ is None:
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
-
-        n_samples = X.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped"
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        n_rows = -(-n_samples // batch_size) * batch_size
-
-        tx, hyper = solver.optax_transformation()
-        lr_schedule = (
-            self.learning_rate
-            if solver.uses_lr_schedule and "learning_rate" in hyper
-            else "constant"
-        )
-        with precision(dtype):
-            params = _to_device(self._params(), dtype)
-            state = getattr(self, "_optimizer_state", None) if incremental else None
-            if state is not None:
-                opt_state = _to_device(state, None)
-            else:
-                opt_state = set_hyperparams(init_state(params, tx=tx), hyper, dtype)
-            mask = np.zeros(n_rows, dtype=dtype)
-            mask[:n_samples] = 1
-            w = mask.copy()
-            if sample_weight is not None:
-                w[:n_samples] = sample_weight
-            reg = self._regularization(dtype)
-            data = dict(
-                X=jnp.asarray(_pad_rows(X, n_rows, dtype)),
-                Y=jnp.asarray(_pad_rows(self._encode_targets(y, dtype), n_rows, dtype)),
-                w=jnp.asarray(w),
-                mask=jnp.asarray(mask),
-                reg=reg,
-            )
-            net = self._layer_activations
-            static = dict(tx=tx, net=net, loss=self._loss_name)
-            net_state = _to_device(self.layer_state_, dtype)
-            if self.early_stopping:
-                Y_val = self._encode_targets(split[3], dtype)
-                w_val = np.ones(len(Y_val), dtype) if sw_val is None else sw_val
-            # Row order: shuffled cumulatively by ``rng`` as scikit-learn does;
-            # padding rows (index >= n_samples) end the last batch.
-            sample_idx = np.arange(n_samples, dtype=np.int32)
-            padding = np.arange(n_samples, n_rows, dtype=np.int32)
-            best_params, best_state = params, net_state
-            warned = False
-            lr = float(opt_state.hyperparams["learning_rate"]) if lr_schedule != "constant" else None
-            self.n_iter_ = 0
-            try:
-                for _ in range(self.max_iter):
-                    tic = time.perf_counter()
-                    if self.shuffle:
-                        sample_idx = sample_idx[rng.permutation(n_samples)]
-                    order = np.concatenate([sample_idx, padding]).reshape(-1, batch_size)
-                    seed = rng.randint(np.iinfo(np.int32).max) if net.stochastic else 0
-                    new_params, new_state, new_net_state, loss, norms, finite = run_epoch(
-                        params, opt_state, net_state, order, seed, **data, **static
-                    )
-                    loss = float(loss)
-                    if not (np.isfinite(loss) and bool(finite)):
-                        warnings.warn(
-                            f"Training stopped at epoch {self.n_iter_ + 1}: the loss "
-                            f"became non-finite ({loss}). The parameters of the last "
-                            "finite epoch were kept. Lower the learning rate or scale "
-                            "the inputs.",
-                            ConvergenceWarning,
-                        )
-                        break
-                    params, opt_state, net_state = new_params, new_state, new_net_state
-                    self.n_iter_ += 1
-                    self.loss_ = loss
-                    self.t_ += n_samples
-                    self.loss_curve_.append(loss)
-                    self.grad_norm_curve_.append(np.asarray(norms, dtype=np.float64))
-                    first_norms = self.grad_norm_curve_[-self.n_iter_]
-                    warned = warned or self._check_gradients(norms, first_norms)
-                    if self.early_stopping:
-                        self.validation_loss_curve_.append(float(inference_objective(
-                            params, net_state, _pad_rows(X_val, len(X_val), dtype),
-                            Y_val, w_val, reg["alpha"], reg["l1"], reg["entropy"],
-                            activation=net, loss=self._loss_name,
-                        )))  # fmt: skip
-                    if self.verbose:
-                        print(
-                            "Iteration %d, loss = %.8f (%.3f s)"
-                            % (self.n_iter_, loss, time.perf_counter() - tic)
-                        )
-                    if self._update_no_improvement(
-                        params, net_state, X_val, y_val, sw_val, dtype
-                    ):
-                        best_params, best_state = params, net_state
-                    if lr_schedule == "invscaling":
-                        lr = float(self._solver_lr(solver)) / (self.t_ + 1) ** self.power_t
-                        opt_state = set_hyperparams(opt_state, {"learning_rate": lr}, dtype)
-                    if self._no_improvement_count > self.n_iter_no_change:
-                        what = "Validation score" if self.early_stopping else "Training loss"
-                        msg = (
-                            f"{what} did not improve more than tol={self.tol:f} for "
-                            f"{self.n_iter_no_change} consecutive epochs."
-                        )
-                        if lr_schedule == "adaptive" and lr > 1e-6:
-                            lr /= 5.0
-                            opt_state = set_hyperparams(
-                                opt_state, {"learning_rate": lr}, dtype
-                            )
-                            self._no_improvement_count = 0
-                            if self.verbose:
-                                print(msg + " Setting learning rate to %f" % lr)
-                        else:
-                            if self.verbose:
-                                print(msg + " Stopping.")
-                            break
-                    if incremental:
-                        break
-                    if self.n_iter_ == self.max_iter:
-                        warnings.warn(
-                            "Stochastic Optimizer: Maximum iterations (%d) reached and "
-                            "the optimization hasn't converged yet." % self.max_iter,
-                            ConvergenceWarning,
-                        )
-            except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.")
-            if self.early_stopping:
-                params, net_state = best_params, best_state
-            self._set_params_from(params, net_state)
-            self._optimizer_state = _to_numpy(opt_state)
+        fit_one(StepwiseRun(self, X, y, sample_weight, solver, rng, dtype, incremental))
 
     def _check_gradients(self, norms, first):
         """Warn (once) about exploding or vanishing gradients; True if warned."""
@@ -572,14 +390,10 @@ class BaseNeural(BaseEstimator, ABC):
     def _solver_lr(solver):
         return solver.optax_transformation()[1]["learning_rate"]
 
-    def _update_no_improvement(self, params, state, X_val, y_val, sw_val, dtype):
-        """MLP's stopping bookkeeping; True when ``params`` are the new best."""
+    def _record_no_improvement(self, score):
+        """MLP's stopping bookkeeping after an epoch whose validation score (with
+        early stopping) is ``score``; True when these are the best parameters."""
         if self.early_stopping:
-            score = self._score_output(
-                self._output(X_val, params=params, state=state, dtype=dtype),
-                y_val,
-                sw_val,
-            )
             self.validation_scores_.append(score)
             if self.verbose:
                 print("Validation score: %f" % score)

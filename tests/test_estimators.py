@@ -474,7 +474,7 @@ def test_predict_large_input_in_chunks(iris, monkeypatch):
 def test_keyboard_interrupt_keeps_last_completed_epoch(iris, monkeypatch):
     """Ctrl-C during fit: a usable estimator with the last finished epoch's
     parameters, a warning, and partial_fit continues from there."""
-    import skneural._estimators as est
+    import skneural._training as est
 
     X, y = iris
     reference = NeuralClassifier(max_iter=2, shuffle=False, tol=0, random_state=0)

@@ -509,6 +509,42 @@ def _clip(grads, clip_norm):
     return jax.tree_util.tree_map(lambda g: g * scale, grads)
 
 
+def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, *, tx, net, loss,
+           skip_empty=False):  # fmt: skip
+    """:func:`run_epoch`'s computation (not compiled on its own)."""
+    key = jax.random.key(seed)
+    grad_fn = jax.value_and_grad(objective_and_state, has_aux=True)
+
+    def step(carry, inputs):
+        params, opt_state, state = carry
+        i, idx = inputs
+        (value, new_state), grads = grad_fn(
+            params, state, X[idx], Y[idx], w[idx], reg["alpha"], activation=net,
+            loss=loss, key=jax.random.fold_in(key, i) if net.stochastic else None,
+            l1=reg["l1"], entropy=reg["entropy"],
+        )  # fmt: skip
+        norms = _layer_norms(grads)
+        grads = _clip(grads, reg["clip_norm"])
+        updates, new_opt_state = tx.update(grads, opt_state, params)
+        new = (optax.apply_updates(params, updates), new_opt_state, new_state)
+        count = jnp.sum(mask[idx])
+        if not skip_empty:
+            return new, (value * count, norms, jnp.ones((), norms.dtype))
+        # A batch made only of padding rows (models of a batched fit have
+        # fewer batches than the longest one) leaves everything unchanged.
+        valid = count > 0
+        new = jax.tree_util.tree_map(partial(jnp.where, valid), new, carry)
+        return new, (jnp.where(valid, value * count, 0.0), norms * valid, valid.astype(norms.dtype))
+
+    steps = jnp.arange(order.shape[0])
+    (params, opt_state, state), (weighted, norms, valid) = jax.lax.scan(
+        step, (params, opt_state, state), (steps, order)
+    )
+    mean_loss = jnp.sum(weighted) / jnp.sum(mask)
+    mean_norms = norms.sum(axis=0) / valid.sum()
+    return params, opt_state, state, mean_loss, mean_norms, _tree_isfinite(params)
+
+
 @partial(jax.jit, static_argnames=("tx", "net", "loss"))
 def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, *, tx, net,
               loss):  # fmt: skip
@@ -544,26 +580,35 @@ def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, *, tx, 
     finite : bool scalar
         Whether every parameter is finite after the epoch.
     """
-    key = jax.random.key(seed)
-    grad_fn = jax.value_and_grad(objective_and_state, has_aux=True)
+    return _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, tx=tx,
+                  net=net, loss=loss)  # fmt: skip
 
-    def step(carry, inputs):
-        params, opt_state, state = carry
-        i, idx = inputs
-        (value, state), grads = grad_fn(
-            params, state, X[idx], Y[idx], w[idx], reg["alpha"], activation=net,
-            loss=loss, key=jax.random.fold_in(key, i) if net.stochastic else None,
-            l1=reg["l1"], entropy=reg["entropy"],
-        )  # fmt: skip
-        norms = _layer_norms(grads)
-        grads = _clip(grads, reg["clip_norm"])
-        updates, opt_state = tx.update(grads, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        return (params, opt_state, state), (value * jnp.sum(mask[idx]), norms)
 
-    steps = jnp.arange(order.shape[0])
-    (params, opt_state, state), (weighted, norms) = jax.lax.scan(
-        step, (params, opt_state, state), (steps, order)
+@partial(jax.jit, static_argnames=("tx", "net", "loss"))
+def run_epochs(active, params, opt_state, state, order, seed, X, Y, w, mask, reg, *,
+               tx, net, loss):  # fmt: skip
+    """:func:`run_epoch` for a stack of models trained together (``jax.vmap``).
+
+    Every argument of :func:`run_epoch` gains a leading axis of length
+    ``n_models``: each model has its own parameters, optimizer state (with
+    its own injected hyperparameters), minibatch order, seed, data, weights
+    and penalties. ``order`` may hold batches made only of padding rows (for
+    models with fewer batches than others): they leave the model unchanged.
+    Models whose ``active`` entry is False (they stopped) keep their
+    parameters and states.
+    """
+    out = jax.vmap(partial(_epoch, tx=tx, net=net, loss=loss, skip_empty=True))(
+        params, opt_state, state, order, seed, X, Y, w, mask, reg
     )
-    mean_loss = jnp.sum(weighted) / jnp.sum(mask)
-    return params, opt_state, state, mean_loss, norms.mean(axis=0), _tree_isfinite(params)
+    kept = select(active, out[:3], (params, opt_state, state))
+    return (*kept, *out[3:])
+
+
+@jax.jit
+def select(which, new, old):
+    """Per model (leading axis), ``new`` where ``which`` else ``old``."""
+
+    def pick(a, b):
+        return jnp.where(which.reshape(which.shape + (1,) * (a.ndim - 1)), a, b)
+
+    return jax.tree_util.tree_map(pick, new, old)

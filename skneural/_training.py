@@ -1,0 +1,434 @@
+"""The epoch loop of stepwise (minibatch) fits, for one model or many at once.
+
+A :class:`StepwiseRun` is the host side of one estimator's fit: its data
+padded to whole minibatches, its random number generator (which draws the
+minibatch order and the early-stopping split exactly as scikit-learn's MLP
+does), and the per-epoch bookkeeping scikit-learn's MLP does (loss curve,
+``tol`` / ``n_iter_no_change`` stopping, learning-rate schedules, early
+stopping on a validation set, divergence). The device side is one compiled
+call per epoch:
+
+- :func:`fit_one` drives one run with
+  :func:`~skneural.solvers._stepwise.run_epoch`;
+- :func:`fit_together` drives several runs that share an architecture, a
+  solver and a batch shape with :func:`~skneural.solvers._stepwise.run_epochs`,
+  which trains all of them in one program (``jax.vmap``). Every run keeps its
+  own random draws and stopping decisions, so each model ends as it would
+  have in a fit of its own, up to floating-point rounding.
+"""
+
+import time
+import warnings
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from ._objective import inference_objective, precision, predict_output
+from .solvers._stepwise import init_state, run_epoch, run_epochs, select, set_hyperparams
+
+
+def _to_device(tree, dtype=None):
+    return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=dtype), tree)
+
+
+def _to_numpy(tree):
+    return jax.tree_util.tree_map(np.asarray, tree)
+
+
+def _pad_rows(a, n_rows, dtype):
+    """``a`` (dense or sparse) as a dense ``dtype`` array of ``n_rows`` rows."""
+    out = np.zeros((n_rows,) + a.shape[1:], dtype=dtype)
+    out[: a.shape[0]] = a.toarray() if sp.issparse(a) else a
+    return out
+
+
+class StepwiseRun:
+    """Host side of one estimator's stepwise fit.
+
+    Built by the estimator after validation and initialisation (``est`` holds
+    ``coefs_`` and the rest); it prepares the padded data and, epoch by
+    epoch, draws the minibatch order (:meth:`next_epoch`) and does the
+    bookkeeping on the epoch's results (:meth:`record`). :meth:`finish`
+    stores the final parameters on the estimator.
+    """
+
+    def __init__(self, est, X, y, sample_weight, solver, rng, dtype, incremental):
+        if est.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        self.est, self.rng, self.dtype, self.incremental = est, rng, dtype, incremental
+        if not hasattr(est, "loss_curve_"):  # previous fit by a whole-batch solver
+            est.loss_curve_ = []
+        if est.best_loss_ is None and not est.early_stopping:
+            est.best_loss_ = np.inf
+        est._no_improvement_count = getattr(est, "_no_improvement_count", 0)
+
+        self.validation = None
+        if est.early_stopping:
+            is_classifier = est._is_classifier
+            stratify = y if is_classifier and y.shape[1] == 1 else None
+            arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+            split = train_test_split(
+                *arrays,
+                random_state=rng,
+                test_size=est.validation_fraction,
+                stratify=stratify,
+            )
+            X, X_val, y, y_val = split[:4]
+            sw_val = None
+            if sample_weight is not None:
+                sample_weight, sw_val = split[4:]
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            Y_val = est._encode_targets(y_val, dtype)
+            if is_classifier:
+                y_val = est._label_binarizer.inverse_transform(y_val)
+            self.validation = dict(
+                X=_pad_rows(X_val, X_val.shape[0], dtype),
+                Y=Y_val,
+                w=np.ones(len(Y_val), dtype) if sw_val is None else sw_val.astype(dtype),
+                y=y_val,
+                sample_weight=sw_val,
+            )
+            if est.validation_scores_ is None:
+                est.validation_scores_ = []
+                est.best_validation_score_ = -np.inf
+
+        n_samples = X.shape[0]
+        if est.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if est.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped"
+                )
+            batch_size = int(np.clip(est.batch_size, 1, n_samples))
+        self.n_samples, self.batch_size = n_samples, batch_size
+        self.n_rows = n_rows = -(-n_samples // batch_size) * batch_size
+
+        self.solver = solver
+        tx, hyper = solver.optax_transformation()
+        self.lr_schedule = (
+            est.learning_rate
+            if solver.uses_lr_schedule and "learning_rate" in hyper
+            else "constant"
+        )
+        self.net = est._layer_activations
+        self.static = dict(tx=tx, net=self.net, loss=est._loss_name)
+        mask = np.zeros(n_rows, dtype=dtype)
+        mask[:n_samples] = 1
+        w = mask.copy()
+        if sample_weight is not None:
+            w[:n_samples] = sample_weight
+        self.data = dict(
+            X=_pad_rows(X, n_rows, dtype),
+            Y=_pad_rows(est._encode_targets(y, dtype), n_rows, dtype),
+            w=w,
+            mask=mask,
+        )
+        with precision(dtype):
+            self.reg = _to_numpy(est._regularization(dtype))
+            self.params = est._params()
+            self.net_state = est.layer_state_
+            state = getattr(est, "_optimizer_state", None) if incremental else None
+            if state is None:
+                params = _to_device(self.params, dtype)
+                state = _to_numpy(set_hyperparams(init_state(params, tx=tx), hyper, dtype))
+            self.opt_state = state
+        self.lr = (
+            float(self.opt_state.hyperparams["learning_rate"])
+            if self.lr_schedule != "constant"
+            else None
+        )
+        # Row order: shuffled cumulatively by ``rng`` as scikit-learn does;
+        # padding rows (index >= n_samples) end the last batch.
+        self.sample_idx = np.arange(n_samples, dtype=np.int32)
+        self.padding = np.arange(n_samples, n_rows, dtype=np.int32)
+        self.warned = False
+        self.active = True
+        self.best = False
+        est.n_iter_ = 0
+
+    # ------------------------------------------------------------------
+    @property
+    def key(self):
+        """What runs trained together must share (static arguments, shapes)."""
+        shapes = [(p["W"].shape, tuple(sorted(p))) for p in self.params]
+        return (
+            self.static["tx"], self.net, self.static["loss"], np.dtype(self.dtype).str,
+            self.batch_size, repr(shapes), self.data["X"].shape[1:], self.data["Y"].shape[1:],
+            repr(jax.tree_util.tree_structure(self.opt_state)),
+            repr(jax.tree_util.tree_structure(self.net_state)),
+            self.validation is not None,
+        )  # fmt: skip
+
+    def next_epoch(self):
+        """The epoch's minibatch order (n_batches, batch_size) and seed."""
+        if self.est.shuffle:
+            self.sample_idx = self.sample_idx[self.rng.permutation(self.n_samples)]
+        order = np.concatenate([self.sample_idx, self.padding]).reshape(-1, self.batch_size)
+        seed = self.rng.randint(np.iinfo(np.int32).max) if self.net.stochastic else 0
+        return order, seed
+
+    def check_finite(self, loss, finite):
+        """False (with a ConvergenceWarning) when the epoch diverged."""
+        if np.isfinite(loss) and bool(finite):
+            return True
+        warnings.warn(
+            f"Training stopped at epoch {self.est.n_iter_ + 1}: the loss became "
+            f"non-finite ({loss}). The parameters of the last finite epoch were "
+            "kept. Lower the learning rate or scale the inputs.",
+            ConvergenceWarning,
+        )
+        self.active = False
+        return False
+
+    def record(self, loss, norms, val_output=None, val_loss=None, seconds=0.0):
+        """Bookkeeping after a finite epoch; returns the new learning rate or None.
+
+        Sets :attr:`best` (these parameters are the best so far on the
+        validation set) and :attr:`active` (training goes on).
+        """
+        est = self.est
+        est.n_iter_ += 1
+        est.loss_ = loss
+        est.t_ += self.n_samples
+        est.loss_curve_.append(loss)
+        est.grad_norm_curve_.append(np.asarray(norms, dtype=np.float64))
+        first_norms = est.grad_norm_curve_[-est.n_iter_]
+        self.warned = self.warned or est._check_gradients(norms, first_norms)
+        if self.validation is not None:
+            est.validation_loss_curve_.append(float(val_loss))
+        if est.verbose:
+            print("Iteration %d, loss = %.8f (%.3f s)" % (est.n_iter_, loss, seconds))
+        self.best = est._record_no_improvement(
+            None
+            if val_output is None
+            else est._score_output(
+                val_output, self.validation["y"], self.validation["sample_weight"]
+            )
+        )
+        new_lr = None
+        if self.lr_schedule == "invscaling":
+            self.lr = float(est._solver_lr(self.solver)) / (est.t_ + 1) ** est.power_t
+            new_lr = self.lr
+        if est._no_improvement_count > est.n_iter_no_change:
+            what = "Validation score" if est.early_stopping else "Training loss"
+            msg = (
+                f"{what} did not improve more than tol={est.tol:f} for "
+                f"{est.n_iter_no_change} consecutive epochs."
+            )
+            if self.lr_schedule == "adaptive" and self.lr > 1e-6:
+                self.lr /= 5.0
+                new_lr = self.lr
+                est._no_improvement_count = 0
+                if est.verbose:
+                    print(msg + " Setting learning rate to %f" % self.lr)
+            else:
+                if est.verbose:
+                    print(msg + " Stopping.")
+                self.active = False
+        if self.incremental:
+            self.active = False
+        elif self.active and est.n_iter_ == est.max_iter:
+            warnings.warn(
+                "Stochastic Optimizer: Maximum iterations (%d) reached and "
+                "the optimization hasn't converged yet." % est.max_iter,
+                ConvergenceWarning,
+            )
+            self.active = False
+        return new_lr
+
+    def finish(self, params, net_state, opt_state):
+        self.est._set_params_from(params, net_state)
+        self.est._optimizer_state = _to_numpy(opt_state)
+
+
+@jax.jit
+def _set_lr(opt_state, lr):
+    hyper = dict(opt_state.hyperparams)
+    hyper["learning_rate"] = jnp.asarray(lr, hyper["learning_rate"].dtype)
+    return opt_state._replace(hyperparams=hyper)
+
+
+def _validation(params, net_state, run):
+    v = run.validation
+    out = predict_output(
+        params, v["X"], activation=run.net, out_activation=run.est.out_activation_,
+        state=net_state,
+    )  # fmt: skip
+    loss = inference_objective(
+        params, net_state, v["X"], v["Y"], v["w"], run.reg["alpha"], run.reg["l1"],
+        run.reg["entropy"], activation=run.net, loss=run.static["loss"],
+    )  # fmt: skip
+    return np.asarray(out), float(loss)
+
+
+def fit_one(run):
+    """Train one :class:`StepwiseRun` until it stops; store the result."""
+    dtype = run.dtype
+    with precision(dtype):
+        data = {k: jnp.asarray(v) for k, v in run.data.items()}
+        reg = _to_device(run.reg, dtype)
+        params = _to_device(run.params, dtype)
+        net_state = _to_device(run.net_state, dtype)
+        opt_state = _to_device(run.opt_state)
+        best = (params, net_state)
+        try:
+            while run.active:
+                tic = time.perf_counter()
+                order, seed = run.next_epoch()
+                new_params, new_opt, new_net, loss, norms, finite = run_epoch(
+                    params, opt_state, net_state, order, seed, **data, reg=reg,
+                    **run.static,
+                )  # fmt: skip
+                loss = float(loss)
+                if not run.check_finite(loss, finite):
+                    break
+                params, opt_state, net_state = new_params, new_opt, new_net
+                val_output = val_loss = None
+                if run.validation is not None:
+                    val_output, val_loss = _validation(params, net_state, run)
+                new_lr = run.record(
+                    loss, np.asarray(norms), val_output, val_loss,
+                    time.perf_counter() - tic,
+                )  # fmt: skip
+                if run.best:
+                    best = (params, net_state)
+                if new_lr is not None:
+                    opt_state = set_hyperparams(opt_state, {"learning_rate": new_lr}, dtype)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+        if run.validation is not None:
+            params, net_state = best
+        run.finish(params, net_state, opt_state)
+
+
+def _stack(trees):
+    return jax.tree_util.tree_map(lambda *a: np.stack([np.asarray(x) for x in a]), *trees)
+
+
+def _unstack(tree, i):
+    return jax.tree_util.tree_map(lambda a: np.asarray(a[i]), tree)
+
+
+def fit_together(runs):
+    """Train several :class:`StepwiseRun` with equal :attr:`~StepwiseRun.key`
+    in one compiled program per epoch; store each result on its estimator."""
+    dtype = runs[0].dtype
+    n_rows = max(r.n_rows for r in runs)
+    n_batches = n_rows // runs[0].batch_size
+    pad_index = n_rows - 1  # a padding row of every run that needs extra batches
+
+    def padded(run, name):
+        a = run.data[name]
+        out = np.zeros((n_rows,) + a.shape[1:], dtype=a.dtype)
+        out[: len(a)] = a
+        return out
+
+    with precision(dtype):
+        data = {k: jnp.asarray(np.stack([padded(r, k) for r in runs])) for k in ("X", "Y", "w", "mask")}
+        reg = _to_device(_stack([r.reg for r in runs]), dtype)
+        params = _to_device(_stack([r.params for r in runs]), dtype)
+        net_state = _to_device(_stack([r.net_state for r in runs]), dtype)
+        opt_state = _to_device(_stack([r.opt_state for r in runs]))
+        has_validation = runs[0].validation is not None
+        if has_validation:
+            n_val = max(len(r.validation["Y"]) for r in runs)
+            val = {
+                k: jnp.asarray(np.stack([
+                    np.concatenate([r.validation[k], np.zeros(
+                        (n_val - len(r.validation[k]),) + r.validation[k].shape[1:],
+                        r.validation[k].dtype)])
+                    for r in runs
+                ]))
+                for k in ("X", "Y", "w")
+            }  # fmt: skip
+        best = (params, net_state)
+        idle_order = np.full((n_batches, runs[0].batch_size), pad_index, dtype=np.int32)
+        try:
+            while any(r.active for r in runs):
+                tic = time.perf_counter()
+                active = np.array([r.active for r in runs])
+                orders, seeds = [], []
+                for r in runs:
+                    order, seed = r.next_epoch() if r.active else (idle_order, 0)
+                    extra = n_batches - len(order)
+                    if extra:
+                        order = np.concatenate([order, idle_order[:extra]])
+                    orders.append(order)
+                    seeds.append(seed)
+                new = run_epochs(
+                    jnp.asarray(active), params, opt_state, net_state,
+                    np.stack(orders), np.asarray(seeds, dtype=np.int32), **data,
+                    reg=reg, **runs[0].static,
+                )  # fmt: skip
+                losses, norms, finite = (np.asarray(a) for a in new[3:])
+                ok = np.array([
+                    r.check_finite(float(losses[i]), finite[i]) if r.active else False
+                    for i, r in enumerate(runs)
+                ])  # fmt: skip
+                if np.all(ok == active):
+                    params, opt_state, net_state = new[:3]
+                else:  # diverged models keep their last finite parameters
+                    params, opt_state, net_state = select(
+                        jnp.asarray(ok), new[:3], (params, opt_state, net_state)
+                    )
+                if has_validation:
+                    outs, val_losses = _validation_batched(
+                        params, net_state, val["X"], val["Y"], val["w"], reg,
+                        net=runs[0].net, loss=runs[0].static["loss"],
+                        out_activation=runs[0].est.out_activation_,
+                    )  # fmt: skip
+                    outs, val_losses = np.asarray(outs), np.asarray(val_losses)
+                seconds = time.perf_counter() - tic
+                lrs, best_now = {}, np.zeros(len(runs), bool)
+                for i, r in enumerate(runs):
+                    if not ok[i]:
+                        continue
+                    v_out = v_loss = None
+                    if has_validation:
+                        v_out = outs[i, : len(r.validation["Y"])]
+                        v_loss = val_losses[i]
+                    new_lr = r.record(float(losses[i]), norms[i], v_out, v_loss, seconds)
+                    best_now[i] = r.best
+                    if new_lr is not None:
+                        lrs[i] = new_lr
+                if has_validation and best_now.any():
+                    best = select(jnp.asarray(best_now), (params, net_state), best)
+                if lrs:
+                    lr = np.array(opt_state.hyperparams["learning_rate"])
+                    for i, value in lrs.items():
+                        lr[i] = value
+                    opt_state = _set_lr(opt_state, lr)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+        if has_validation:
+            params, net_state = best
+        params, net_state, opt_state = _to_numpy((params, net_state, opt_state))
+        for i, r in enumerate(runs):
+            r.finish(_unstack(params, i), _unstack(net_state, i), _unstack(opt_state, i))
+
+
+
+def _validation_one(params, net_state, X, Y, w, reg, *, net, loss, out_activation):
+    out = predict_output(params, X, activation=net, out_activation=out_activation,
+                         state=net_state)  # fmt: skip
+    value = inference_objective(params, net_state, X, Y, w, reg["alpha"], reg["l1"],
+                                reg["entropy"], activation=net, loss=loss)  # fmt: skip
+    return out, value
+
+
+@partial(jax.jit, static_argnames=("net", "loss", "out_activation"))
+def _validation_batched(params, net_state, X, Y, w, reg, *, net, loss, out_activation):
+    """Validation outputs and objectives of a stack of models."""
+    one = partial(_validation_one, net=net, loss=loss, out_activation=out_activation)
+    return jax.vmap(one)(params, net_state, X, Y, w, reg)
