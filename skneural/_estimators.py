@@ -46,6 +46,7 @@ from ._objective import (
     unravel,
 )
 from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
+from ._batched import _prefitted
 from ._training import StepwiseRun, _pad_rows, _to_device, _to_numpy, fit_one
 
 #: Gradient diagnostics (see ``grad_norm_curve_``): a warning is emitted once
@@ -221,7 +222,8 @@ class BaseNeural(BaseEstimator, ABC):
     def _loss_name(self):
         return self.loss
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _prepare(self, X, y, sample_weight, incremental):
+        """Validate, initialise; the inputs and settings of the solver's run."""
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -260,7 +262,12 @@ class BaseNeural(BaseEstimator, ABC):
                 )
         if first_pass:
             self._initialize(y, layer_units, rng, dtype)
+        return X, y, sample_weight, solver, rng, dtype
 
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        X, y, sample_weight, solver, rng, dtype = self._prepare(
+            X, y, sample_weight, incremental
+        )
         if isinstance(solver, StepwiseSolver):
             self._fit_stepwise(X, y, sample_weight, solver, rng, dtype, incremental)
         elif isinstance(solver, WholeBatchSolver):
@@ -567,6 +574,10 @@ class BaseNeural(BaseEstimator, ABC):
         self : object
             The fitted estimator.
         """
+        fitted = _prefitted(self, X, y, sample_weight)
+        if fitted is not None:  # trained together with others by a batched search
+            self.__dict__.update(fitted)
+            return self
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     def __sklearn_tags__(self):

@@ -1,0 +1,116 @@
+"""Training many estimators at once, and handing the results to their ``fit``.
+
+:func:`train_batched` prepares each estimator's fit exactly as its own
+``fit`` would (validation, initialisation, random draws), groups the stepwise
+fits that can share one compiled program (same architecture, solver, batch
+shape and dtype) and trains each group with
+:func:`skneural._training.fit_together`.
+
+A batched search uses it through :func:`prefit`: the fitted states are kept
+in a registry keyed by the estimator's parameters and a hash of its training
+data, and an estimator's ``fit`` called with exactly those parameters and data
+takes its fitted state from there instead of training (:func:`_prefitted`).
+The registry is filled and emptied by the search; outside a search it is empty
+and ``fit`` trains as usual.
+"""
+
+import contextlib
+import copy
+
+import joblib
+
+from ._training import StepwiseRun, fit_one, fit_together
+
+#: Registry of prefitted states: key -> ``vars(estimator)`` after its fit.
+_PREFIT = {}
+
+#: Upper bound on the training data (in bytes, padded, all models together)
+#: that one batched program stacks on the device; larger groups are split.
+MAX_BATCH_BYTES = 2**31
+
+
+def _key(est, X, y, sample_weight):
+    try:
+        return (
+            type(est).__qualname__,
+            joblib.hash(est.get_params(deep=False)),
+            joblib.hash(X),
+            joblib.hash(y),
+            joblib.hash(sample_weight),
+        )
+    except Exception:  # parameters that cannot be hashed (e.g. closures)
+        return None
+
+
+def _prefitted(est, X, y, sample_weight):
+    """The fitted state prepared for ``est.fit(X, y, sample_weight)``, or None."""
+    if not _PREFIT:
+        return None
+    state = _PREFIT.get(_key(est, X, y, sample_weight))
+    return None if state is None else copy.deepcopy(state)
+
+
+def train_batched(jobs):
+    """Fit ``(estimator, X, y, sample_weight)`` jobs, stepwise ones together.
+
+    Returns the list of fitted estimators, with None for the jobs that were
+    not trained here (whole-batch solvers, invalid parameters or data: their
+    own ``fit`` deals with them).
+    """
+    from .solvers import StepwiseSolver
+
+    runs, fitted = [], [None] * len(jobs)
+    for i, (est, X, y, sample_weight) in enumerate(jobs):
+        try:
+            est._validate_params()
+            X, y, sample_weight, solver, rng, dtype = est._prepare(
+                X, y, sample_weight, incremental=False
+            )
+            if not isinstance(solver, StepwiseSolver):
+                continue
+            runs.append((i, StepwiseRun(est, X, y, sample_weight, solver, rng, dtype,
+                                        incremental=False)))  # fmt: skip
+        except Exception:  # the estimator's own fit raises it again
+            continue
+    groups = {}
+    for i, run in runs:
+        groups.setdefault(run.key, []).append((i, run))
+    for group in groups.values():
+        chunk, size = [], 0
+        for i, run in group + [(None, None)]:
+            nbytes = 0 if run is None else sum(a.nbytes for a in run.data.values())
+            if run is None or (chunk and size + nbytes > MAX_BATCH_BYTES):
+                if len(chunk) == 1:
+                    fit_one(chunk[0][1])
+                elif chunk:
+                    fit_together([r for _, r in chunk])
+                for j, r in chunk:
+                    fitted[j] = r.est
+                chunk, size = [], 0
+            if run is not None:
+                chunk.append((i, run))
+                size += nbytes
+    return fitted
+
+
+@contextlib.contextmanager
+def prefit(jobs):
+    """Train ``jobs`` with :func:`train_batched` and, inside the block, let
+    ``fit`` with the same parameters and data take the trained states.
+
+    Yields the number of jobs trained in batches.
+    """
+    keys = [_key(est, X, y, sw) for est, X, y, sw in jobs]
+    todo = [job for job, key in zip(jobs, keys) if key is not None]
+    todo_keys = [key for key in keys if key is not None]
+    fitted = train_batched(todo)
+    added = []
+    for key, est in zip(todo_keys, fitted):
+        if est is not None and key not in _PREFIT:
+            _PREFIT[key] = dict(vars(est))
+            added.append(key)
+    try:
+        yield len(added)
+    finally:
+        for key in added:
+            _PREFIT.pop(key, None)
