@@ -320,78 +320,114 @@ def _unstack(tree, i):
     return jax.tree_util.tree_map(lambda a: np.asarray(a[i]), tree)
 
 
+@jax.jit
+def _take(tree, index):
+    return jax.tree_util.tree_map(lambda a: a[index], tree)
+
+
+def _padded_stack(arrays, n_rows):
+    """Arrays of up to ``n_rows`` rows, zero-padded and stacked."""
+    out = np.zeros((len(arrays), n_rows) + arrays[0].shape[1:], dtype=arrays[0].dtype)
+    for i, a in enumerate(arrays):
+        out[i, : len(a)] = a
+    return out
+
+
+def _worth_shrinking(times, size, new_size, runs):
+    """Whether to recompile for ``new_size`` models instead of ``size``.
+
+    Worth it when the epochs saved by stepping fewer models are expected to
+    pay for the compilation: the compilation cost is estimated from the
+    current program's first call (its excess over a typical epoch), and the
+    epochs still to come by the epochs done so far (capped by ``max_iter``).
+    """
+    if len(times) < 3:
+        return False
+    typical = float(np.median(times[1:]))
+    compile_cost = max(times[0] - typical, 0.0)
+    remaining = max(min(r.est.max_iter - r.est.n_iter_, r.est.n_iter_) for r in runs)
+    return typical * (1 - new_size / size) * remaining > 2 * compile_cost
+
+
 def fit_together(runs):
     """Train several :class:`StepwiseRun` with equal :attr:`~StepwiseRun.key`
-    in one compiled program per epoch; store each result on its estimator."""
+    in one compiled program per epoch; store each result on its estimator.
+
+    The models step in lockstep; a model that stopped is frozen. When at most
+    half of them are still training and the saving is worth a compilation,
+    the stack shrinks to the next power of two above the number still
+    training (the padding slots hold frozen copies).
+    """
     dtype = runs[0].dtype
     n_rows = max(r.n_rows for r in runs)
     n_batches = n_rows // runs[0].batch_size
     pad_index = n_rows - 1  # a padding row of every run that needs extra batches
-
-    def padded(run, name):
-        a = run.data[name]
-        out = np.zeros((n_rows,) + a.shape[1:], dtype=a.dtype)
-        out[: len(a)] = a
-        return out
+    idle_order = np.full((n_batches, runs[0].batch_size), pad_index, dtype=np.int32)
+    static = runs[0].static
+    has_validation = runs[0].validation is not None
+    slots = list(runs)  # the run in each slot of the stack
+    real = np.ones(len(slots), bool)  # False: a padding slot
 
     with precision(dtype):
-        data = {k: jnp.asarray(np.stack([padded(r, k) for r in runs])) for k in ("X", "Y", "w", "mask")}
+        data = {
+            k: jnp.asarray(_padded_stack([r.data[k] for r in runs], n_rows))
+            for k in ("X", "Y", "w", "mask")
+        }
         reg = _to_device(_stack([r.reg for r in runs]), dtype)
-        params = _to_device(_stack([r.params for r in runs]), dtype)
-        net_state = _to_device(_stack([r.net_state for r in runs]), dtype)
-        opt_state = _to_device(_stack([r.opt_state for r in runs]))
-        has_validation = runs[0].validation is not None
+        model = _to_device(_stack([(r.params, r.opt_state, r.net_state) for r in runs]))
         if has_validation:
             n_val = max(len(r.validation["Y"]) for r in runs)
-            val = {
-                k: jnp.asarray(np.stack([
-                    np.concatenate([r.validation[k], np.zeros(
-                        (n_val - len(r.validation[k]),) + r.validation[k].shape[1:],
-                        r.validation[k].dtype)])
-                    for r in runs
-                ]))
+            data.update({
+                "val_" + k: jnp.asarray(_padded_stack([r.validation[k] for r in runs], n_val))
                 for k in ("X", "Y", "w")
-            }  # fmt: skip
-        best = (params, net_state)
-        idle_order = np.full((n_batches, runs[0].batch_size), pad_index, dtype=np.int32)
+            })  # fmt: skip
+        best = (model[0], model[2])
+        times = []
+
+        def finish(index):
+            params, opt_state, net_state = _to_numpy(_take(model, index))
+            if has_validation:
+                params, net_state = _to_numpy(_take(best, index))
+            for i, slot in enumerate(index):
+                slots[slot].finish(_unstack(params, i), _unstack(net_state, i),
+                                   _unstack(opt_state, i))  # fmt: skip
+
         try:
-            while any(r.active for r in runs):
+            while any(r.active for r, ok in zip(slots, real) if ok):
                 tic = time.perf_counter()
-                active = np.array([r.active for r in runs])
+                active = np.array([ok and r.active for r, ok in zip(slots, real)])
                 orders, seeds = [], []
-                for r in runs:
-                    order, seed = r.next_epoch() if r.active else (idle_order, 0)
+                for r, on in zip(slots, active):
+                    order, seed = r.next_epoch() if on else (idle_order, 0)
                     extra = n_batches - len(order)
                     if extra:
                         order = np.concatenate([order, idle_order[:extra]])
                     orders.append(order)
                     seeds.append(seed)
                 new = run_epochs(
-                    jnp.asarray(active), params, opt_state, net_state,
-                    np.stack(orders), np.asarray(seeds, dtype=np.int32), **data,
-                    reg=reg, **runs[0].static,
+                    jnp.asarray(active), *model, np.stack(orders),
+                    np.asarray(seeds, dtype=np.int32), data["X"], data["Y"], data["w"],
+                    data["mask"], reg, **static,
                 )  # fmt: skip
                 losses, norms, finite = (np.asarray(a) for a in new[3:])
                 ok = np.array([
-                    r.check_finite(float(losses[i]), finite[i]) if r.active else False
-                    for i, r in enumerate(runs)
+                    r.check_finite(float(losses[i]), finite[i]) if active[i] else False
+                    for i, r in enumerate(slots)
                 ])  # fmt: skip
-                if np.all(ok == active):
-                    params, opt_state, net_state = new[:3]
+                if np.array_equal(ok, active):
+                    model = new[:3]
                 else:  # diverged models keep their last finite parameters
-                    params, opt_state, net_state = select(
-                        jnp.asarray(ok), new[:3], (params, opt_state, net_state)
-                    )
+                    model = select(jnp.asarray(ok), new[:3], model)
                 if has_validation:
                     outs, val_losses = _validation_batched(
-                        params, net_state, val["X"], val["Y"], val["w"], reg,
-                        net=runs[0].net, loss=runs[0].static["loss"],
+                        model[0], model[2], data["val_X"], data["val_Y"], data["val_w"],
+                        reg, net=static["net"], loss=static["loss"],
                         out_activation=runs[0].est.out_activation_,
                     )  # fmt: skip
                     outs, val_losses = np.asarray(outs), np.asarray(val_losses)
                 seconds = time.perf_counter() - tic
-                lrs, best_now = {}, np.zeros(len(runs), bool)
-                for i, r in enumerate(runs):
+                lrs, best_now = {}, np.zeros(len(slots), bool)
+                for i, r in enumerate(slots):
                     if not ok[i]:
                         continue
                     v_out = v_loss = None
@@ -403,20 +439,30 @@ def fit_together(runs):
                     if new_lr is not None:
                         lrs[i] = new_lr
                 if has_validation and best_now.any():
-                    best = select(jnp.asarray(best_now), (params, net_state), best)
+                    best = select(jnp.asarray(best_now), (model[0], model[2]), best)
                 if lrs:
-                    lr = np.array(opt_state.hyperparams["learning_rate"])
+                    lr = np.array(model[1].hyperparams["learning_rate"])
                     for i, value in lrs.items():
                         lr[i] = value
-                    opt_state = _set_lr(opt_state, lr)
+                    model = (model[0], _set_lr(model[1], lr), model[2])
+                times.append(time.perf_counter() - tic)
+
+                going = [i for i, r in enumerate(slots) if real[i] and r.active]
+                size = 1 << max(len(going) - 1, 0).bit_length()
+                if going and size <= len(slots) // 2 and _worth_shrinking(
+                    times, len(slots), size, [slots[i] for i in going]
+                ):
+                    finish(np.array([
+                        i for i, r in enumerate(slots) if real[i] and not r.active
+                    ], dtype=np.int32))  # fmt: skip
+                    index = np.array(going + [going[0]] * (size - len(going)), np.int32)
+                    model, best, data, reg = _take((model, best, data, reg), index)
+                    slots = [slots[i] for i in index]
+                    real = np.arange(size) < len(going)
+                    times = []
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
-        if has_validation:
-            params, net_state = best
-        params, net_state, opt_state = _to_numpy((params, net_state, opt_state))
-        for i, r in enumerate(runs):
-            r.finish(_unstack(params, i), _unstack(net_state, i), _unstack(opt_state, i))
-
+        finish(np.flatnonzero(real).astype(np.int32))
 
 
 def _validation_one(params, net_state, X, Y, w, reg, *, net, loss, out_activation):

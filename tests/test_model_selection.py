@@ -223,3 +223,30 @@ def test_fit_outside_a_search_never_uses_the_registry(digits, monkeypatch):
         warnings.simplefilter("ignore", ConvergenceWarning)
         NeuralClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, y)
     assert calls == []  # no hashing of the data when no search runs
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_shrinking_the_stack_keeps_every_model_exact(digits, monkeypatch, early_stopping):
+    """Models that stopped leave the stack (recompiled smaller): the others
+    go on unchanged and every model still ends as its own fit."""
+    import skneural._training as training
+
+    shrinks = []
+
+    def always(times, size, new_size, runs):
+        shrinks.append((size, new_size))
+        return True
+
+    monkeypatch.setattr(training, "_worth_shrinking", always)
+    X, y = digits
+    base = NeuralClassifier(hidden_layer_sizes=(8,), random_state=0, tol=0,
+                            dtype="float64", early_stopping=early_stopping)  # fmt: skip
+    params = [dict(max_iter=m, random_state=s)
+              for s, m in enumerate([2, 20, 5, 9, 3, 4, 2, 14])]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        alone = [clone(base).set_params(**p).fit(X, y) for p in params]
+        together = fit_batched([clone(base).set_params(**p) for p in params], X, y)
+    assert (8, 4) in shrinks and (4, 2) in shrinks  # 8 -> 4 -> 2 models
+    for a, b in zip(alone, together):
+        _assert_same_fit(a, b)
