@@ -19,6 +19,7 @@ import copy
 
 import joblib
 
+from . import _devices
 from ._training import StepwiseRun, fit_one, fit_together
 
 #: Registry of prefitted states: key -> ``vars(estimator)`` after its fit.
@@ -63,9 +64,10 @@ def train_batched(jobs):
     for i, (est, X, y, sample_weight) in enumerate(jobs):
         try:
             est._validate_params()
-            X, y, sample_weight, solver, rng, dtype = est._prepare(
-                X, y, sample_weight, incremental=False
-            )
+            with _devices.scope(_devices.resolve(est.device)):
+                X, y, sample_weight, solver, rng, dtype = est._prepare(
+                    X, y, sample_weight, incremental=False
+                )
             if not isinstance(solver, StepwiseSolver):
                 continue
             runs.append((i, StepwiseRun(est, X, y, sample_weight, solver, rng, dtype,

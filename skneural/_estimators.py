@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _network
+from . import _devices, _network
 from ._activations import ACTIVATIONS, LAYER_ACTIVATIONS, STEP_FUNCTIONS, resolve
 from ._losses import LOSSES
 from ._objective import (
@@ -103,6 +103,7 @@ class BaseNeural(BaseEstimator, ABC):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions({"float32", "float64"}), None],
+        "device": [str, list, tuple, None],
         "init": [StrOptions({"glorot_uniform"} | set(_network.INITIALIZERS))],
         "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
@@ -140,6 +141,7 @@ class BaseNeural(BaseEstimator, ABC):
         n_iter_no_change,
         max_fun,
         dtype,
+        device,
         init,
         dropout,
         input_dropout,
@@ -173,6 +175,7 @@ class BaseNeural(BaseEstimator, ABC):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.dtype = dtype
+        self.device = device
         self.init = init
         self.dropout = dropout
         self.input_dropout = input_dropout
@@ -265,6 +268,10 @@ class BaseNeural(BaseEstimator, ABC):
         return X, y, sample_weight, solver, rng, dtype
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        with _devices.scope(_devices.resolve(self.device)):
+            return self._fit_on_device(X, y, sample_weight, incremental)
+
+    def _fit_on_device(self, X, y, sample_weight, incremental):
         X, y, sample_weight, solver, rng, dtype = self._prepare(
             X, y, sample_weight, incremental
         )
@@ -515,7 +522,7 @@ class BaseNeural(BaseEstimator, ABC):
             dtype = self.coefs_[0].dtype
         out_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         n = X.shape[0]
-        with precision(dtype):
+        with precision(dtype), _devices.scope(self._predict_devices()):
             if params is None:
                 params = _to_device(self._params(), dtype)
             if state is None:
@@ -536,6 +543,14 @@ class BaseNeural(BaseEstimator, ABC):
         if not chunks:
             return np.zeros((0, self.n_outputs_), dtype=out_dtype)
         return np.concatenate(chunks).astype(out_dtype, copy=False)
+
+    def _predict_devices(self):
+        """``device`` for prediction; JAX's default device where it is missing
+        (a model fitted on a GPU, loaded on a machine without one)."""
+        try:
+            return _devices.resolve(self.device)
+        except ValueError:
+            return None
 
     def _validate_X_predict(self, X):
         return validate_data(
@@ -684,6 +699,17 @@ _COMMON_PARAMS_DOC = """
         stepwise solvers (fast; the fitted arrays are float32) and float64 for
         whole-batch solvers, whose line searches need it. Predictions are
         returned in the input's float dtype, as scikit-learn does.
+
+    device : str, list of str or None, default=None
+        Where the computation runs: None for JAX's default device (the first
+        GPU or TPU if there is one, else the CPU), a platform ('cpu', 'gpu',
+        'tpu') or one device of it ('gpu:1'). A list of devices
+        (``['gpu:0', 'gpu:1']``, or ``['all']`` for every device of the
+        default platform) trains data-parallel: each minibatch is split
+        across the devices, the parameters are replicated and the gradients
+        summed across them, with the same result as on one device up to
+        rounding. Fitted attributes are numpy arrays whatever the device, so
+        a model trained on a GPU predicts on a machine without one.
 
     dropout : float or list of float, default=0.0
         Dropout rate of the hidden layers' outputs (one rate for all, or one
@@ -872,6 +898,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         n_iter_no_change=10,
         max_fun=15000,
         dtype=None,
+        device=None,
         init="glorot_uniform",
         dropout=0.0,
         input_dropout=0.0,
@@ -910,6 +937,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             dtype=dtype,
+            device=device,
             init=init,
             dropout=dropout,
             input_dropout=input_dropout,
@@ -1168,6 +1196,7 @@ default='squared_error'
         n_iter_no_change=10,
         max_fun=15000,
         dtype=None,
+        device=None,
         init="glorot_uniform",
         dropout=0.0,
         input_dropout=0.0,
@@ -1202,6 +1231,7 @@ default='squared_error'
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             dtype=dtype,
+            device=device,
             init=init,
             dropout=dropout,
             input_dropout=input_dropout,

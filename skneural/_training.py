@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from . import _devices
 from ._objective import inference_objective, precision, predict_output
 from .solvers._stepwise import init_state, run_epoch, run_epochs, select, set_hyperparams
 
@@ -112,6 +113,8 @@ class StepwiseRun:
                 )
             batch_size = int(np.clip(est.batch_size, 1, n_samples))
         self.n_samples, self.batch_size = n_samples, batch_size
+        self.devices = _devices.resolve(est.device)
+        self.sharding = _devices.batch_sharding(self.devices)
         self.n_rows = n_rows = -(-n_samples // batch_size) * batch_size
 
         self.solver = solver
@@ -168,6 +171,7 @@ class StepwiseRun:
             repr(jax.tree_util.tree_structure(self.opt_state)),
             repr(jax.tree_util.tree_structure(self.net_state)),
             self.validation is not None,
+            None if self.devices is None else tuple(map(str, self.devices)),
         )  # fmt: skip
 
     def next_epoch(self):
@@ -272,24 +276,78 @@ def _validation(params, net_state, run):
     return np.asarray(out), float(loss)
 
 
+#: Training data above this many bytes stays on the host and is streamed to
+#: the device in chunks of minibatches. None: decided from the device's free
+#: memory where the device reports it (accelerators): stream when the data
+#: would take more than half of it. CPU devices share the host's memory and
+#: never stream automatically.
+STREAM_ABOVE_BYTES = None
+
+#: Bytes of training data per streamed chunk (at least one minibatch).
+STREAM_CHUNK_BYTES = 2**28
+
+
+def _stream_chunk_batches(run):
+    """Minibatches per streamed chunk, or None to keep the data on the device."""
+    nbytes = sum(a.nbytes for a in run.data.values())
+    limit = STREAM_ABOVE_BYTES
+    if limit is None:
+        device = run.devices[0] if run.devices else jax.devices()[0]
+        stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+        if not stats or "bytes_limit" not in stats:
+            return None
+        limit = (stats["bytes_limit"] - stats.get("bytes_in_use", 0)) // 2
+    if nbytes <= limit:
+        return None
+    per_batch = nbytes // (run.n_rows // run.batch_size)
+    return max(1, STREAM_CHUNK_BYTES // max(per_batch, 1))
+
+
 def fit_one(run):
     """Train one :class:`StepwiseRun` until it stops; store the result."""
     dtype = run.dtype
-    with precision(dtype):
-        data = {k: jnp.asarray(v) for k, v in run.data.items()}
-        reg = _to_device(run.reg, dtype)
-        params = _to_device(run.params, dtype)
-        net_state = _to_device(run.net_state, dtype)
-        opt_state = _to_device(run.opt_state)
+    chunk = _stream_chunk_batches(run)
+    put = (
+        (lambda tree: jax.device_put(tree, _devices.replicated(run.sharding)))
+        if run.sharding is not None  # data parallel: everything replicated
+        else (lambda tree: tree)
+    )
+    static = dict(run.static, sharding=run.sharding)
+    with precision(dtype), _devices.scope(run.devices):
+        data = None if chunk else put({k: jnp.asarray(v) for k, v in run.data.items()})
+        reg, params, net_state, opt_state = put((
+            _to_device(run.reg, dtype), _to_device(run.params, dtype),
+            _to_device(run.net_state, dtype), _to_device(run.opt_state),
+        ))  # fmt: skip
+
+        def epoch(params, opt_state, net_state, order, seed):
+            if data is not None:
+                return run_epoch(params, opt_state, net_state, order, seed, **data,
+                                 reg=reg, **static)  # fmt: skip
+            # Streamed: the same steps, each chunk's rows gathered on the host.
+            total, norm_sum, finite = 0.0, 0.0, True
+            for start in range(0, len(order), chunk):
+                idx = order[start : start + chunk]
+                rows = {k: put(jnp.asarray(v[idx.ravel()])) for k, v in run.data.items()}
+                local = np.arange(idx.size, dtype=np.int32).reshape(idx.shape)
+                params, opt_state, net_state, loss, norms, ok = run_epoch(
+                    params, opt_state, net_state, local, seed, **rows, reg=reg,
+                    first_step=start, **static,
+                )  # fmt: skip
+                total += float(loss) * float(run.data["mask"][idx].sum())
+                norm_sum = norm_sum + np.asarray(norms) * len(idx)
+                finite = finite and bool(ok)
+            loss = total / float(run.data["mask"].sum())
+            return params, opt_state, net_state, loss, norm_sum / len(order), finite
+
         best = (params, net_state)
         try:
             while run.active:
                 tic = time.perf_counter()
                 order, seed = run.next_epoch()
-                new_params, new_opt, new_net, loss, norms, finite = run_epoch(
-                    params, opt_state, net_state, order, seed, **data, reg=reg,
-                    **run.static,
-                )  # fmt: skip
+                new_params, new_opt, new_net, loss, norms, finite = epoch(
+                    params, opt_state, net_state, order, seed
+                )
                 loss = float(loss)
                 if not run.check_finite(loss, finite):
                     break
@@ -352,11 +410,12 @@ def _worth_shrinking(times, size, new_size, runs):
 def fit_together(runs):
     """Train several :class:`StepwiseRun` with equal :attr:`~StepwiseRun.key`
     in one compiled program per epoch; store each result on its estimator.
+    They run on the first device of their ``device``.
 
-    The models step in lockstep; a model that stopped is frozen. When at most
-    half of them are still training and the saving is worth a compilation,
-    the stack shrinks to the next power of two above the number still
-    training (the padding slots hold frozen copies).
+    The models step in lockstep; a model that stopped is frozen. When the
+    next power of two above the number of models still training is smaller
+    than the stack and the saving is worth a compilation, the stack shrinks
+    to it (the padding slots hold frozen copies).
     """
     dtype = runs[0].dtype
     n_rows = max(r.n_rows for r in runs)
@@ -368,7 +427,7 @@ def fit_together(runs):
     slots = list(runs)  # the run in each slot of the stack
     real = np.ones(len(slots), bool)  # False: a padding slot
 
-    with precision(dtype):
+    with precision(dtype), _devices.scope(runs[0].devices):
         data = {
             k: jnp.asarray(_padded_stack([r.data[k] for r in runs], n_rows))
             for k in ("X", "Y", "w", "mask")
@@ -449,7 +508,7 @@ def fit_together(runs):
 
                 going = [i for i, r in enumerate(slots) if real[i] and r.active]
                 size = 1 << max(len(going) - 1, 0).bit_length()
-                if going and size <= len(slots) // 2 and _worth_shrinking(
+                if going and size < len(slots) and _worth_shrinking(
                     times, len(slots), size, [slots[i] for i in going]
                 ):
                     finish(np.array([

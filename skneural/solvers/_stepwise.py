@@ -509,18 +509,26 @@ def _clip(grads, clip_norm):
     return jax.tree_util.tree_map(lambda g: g * scale, grads)
 
 
-def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, *, tx, net, loss,
-           skip_empty=False):  # fmt: skip
+def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step=0, *,
+           tx, net, loss, skip_empty=False, sharding=None):  # fmt: skip
     """:func:`run_epoch`'s computation (not compiled on its own)."""
     key = jax.random.key(seed)
     grad_fn = jax.value_and_grad(objective_and_state, has_aux=True)
+
+    def rows(a, idx):
+        if sharding is None:
+            return a[idx]
+        # Data parallel: each device computes its slice of the minibatch;
+        # XLA sums the gradients across devices.
+        return jax.lax.with_sharding_constraint(a[idx], sharding)
 
     def step(carry, inputs):
         params, opt_state, state = carry
         i, idx = inputs
         (value, new_state), grads = grad_fn(
-            params, state, X[idx], Y[idx], w[idx], reg["alpha"], activation=net,
-            loss=loss, key=jax.random.fold_in(key, i) if net.stochastic else None,
+            params, state, rows(X, idx), rows(Y, idx), rows(w, idx), reg["alpha"],
+            activation=net,
+            loss=loss, key=jax.random.fold_in(key, first_step + i) if net.stochastic else None,
             l1=reg["l1"], entropy=reg["entropy"],
         )  # fmt: skip
         norms = _layer_norms(grads)
@@ -545,9 +553,9 @@ def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, *, tx, net
     return params, opt_state, state, mean_loss, mean_norms, _tree_isfinite(params)
 
 
-@partial(jax.jit, static_argnames=("tx", "net", "loss"))
-def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, *, tx, net,
-              loss):  # fmt: skip
+@partial(jax.jit, static_argnames=("tx", "net", "loss", "sharding"))
+def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step=0, *,
+              tx, net, loss, sharding=None):  # fmt: skip
     """One pass over the (padded) training data.
 
     Parameters
@@ -566,6 +574,14 @@ def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, *, tx, 
     reg : dict of scalars
         ``alpha``, ``l1``, ``entropy`` and ``clip_norm`` (``inf``: no
         clipping), traced.
+    first_step : int scalar
+        Index of the first minibatch in the epoch (when an epoch is run in
+        chunks of minibatches, each chunk's data streamed from the host): the
+        random draws of step ``i`` depend only on ``seed`` and
+        ``first_step + i``.
+    sharding : jax.sharding.NamedSharding or None
+        Data parallel: how each minibatch is split across devices (first
+        axis); the parameters are replicated.
 
     Returns
     -------
@@ -580,8 +596,8 @@ def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, *, tx, 
     finite : bool scalar
         Whether every parameter is finite after the epoch.
     """
-    return _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, tx=tx,
-                  net=net, loss=loss)  # fmt: skip
+    return _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step,
+                  tx=tx, net=net, loss=loss, sharding=sharding)  # fmt: skip
 
 
 @partial(jax.jit, static_argnames=("tx", "net", "loss"))

@@ -1,0 +1,77 @@
+"""The estimators' ``device`` parameter: which JAX devices a fit runs on."""
+
+import contextlib
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+
+def _available():
+    return ", ".join(str(d) for d in jax.devices())
+
+
+def _one(name):
+    if not isinstance(name, str):
+        raise TypeError(
+            f"device entries must be strings such as 'cpu', 'gpu' or 'gpu:1' (a "
+            f"jax Device cannot be cloned or pickled; pass str(device)); got "
+            f"{type(name).__name__}."
+        )
+    platform, _, index = name.strip().lower().partition(":")
+    try:
+        devices = jax.devices(platform)
+    except RuntimeError:
+        raise ValueError(
+            f"device={name!r} is not available: JAX sees {_available()}."
+        ) from None
+    if not index:
+        return devices[0]
+    try:
+        return devices[int(index)]
+    except (ValueError, IndexError):
+        raise ValueError(
+            f"device={name!r} is not available: JAX sees {_available()}."
+        ) from None
+
+
+def resolve(device):
+    """The devices of an estimator's ``device`` parameter (None: default).
+
+    Returns None for JAX's default device, else a list of distinct
+    ``jax.Device`` of one platform (more than one: data-parallel).
+    """
+    if device is None:
+        return None
+    if isinstance(device, str):
+        return [_one(device)]
+    names = list(device)
+    if not names:
+        raise ValueError("device must not be an empty list.")
+    if names == ["all"]:
+        return jax.devices()
+    devices = [_one(n) for n in names]
+    if len(set(devices)) != len(devices):
+        raise ValueError(f"device lists a device twice: {names}.")
+    if len({d.platform for d in devices}) > 1:
+        raise ValueError(f"device must list devices of one platform; got {names}.")
+    return devices
+
+
+def scope(devices):
+    """Context making the first of ``devices`` JAX's default device."""
+    if devices is None:
+        return contextlib.nullcontext()
+    return jax.default_device(devices[0])
+
+
+def batch_sharding(devices):
+    """Sharding that splits arrays' first axis across ``devices`` (None for one)."""
+    if devices is None or len(devices) < 2:
+        return None
+    return NamedSharding(Mesh(np.array(devices), ("batch",)), PartitionSpec("batch"))
+
+
+def replicated(sharding):
+    """The replicated sharding on ``sharding``'s devices."""
+    return NamedSharding(sharding.mesh, PartitionSpec())

@@ -1,0 +1,151 @@
+"""The ``device`` parameter: placement, errors, data-parallel training."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import jax
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skneural import NeuralClassifier, NeuralRegressor
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def test_named_cpu_device_gives_the_default_result(iris):
+    X, y = iris
+    default = NeuralClassifier(max_iter=5, random_state=0).fit(X, y)
+    for device in ("cpu", "cpu:0", ["cpu:0"]):
+        clf = NeuralClassifier(max_iter=5, random_state=0, device=device).fit(X, y)
+        for a, b in zip(default.coefs_, clf.coefs_):
+            np.testing.assert_array_equal(a, b)
+        assert all(isinstance(W, np.ndarray) for W in clf.coefs_)
+        np.testing.assert_array_equal(clf.predict(X), default.predict(X))
+
+
+@pytest.mark.parametrize(
+    "device, match",
+    [
+        ("tpu", "not available: JAX sees"),
+        ("cpu:99", "not available: JAX sees"),
+        ("cpu:x", "not available"),
+        (["cpu:0", "cpu:0"], "twice"),
+        ([], "empty"),
+        ([0], "strings"),
+    ],
+)
+def test_unavailable_or_malformed_device(iris, device, match):
+    X, y = iris
+    if device == "tpu" and any(d.platform == "tpu" for d in jax.devices()):
+        pytest.skip("a TPU is present")
+    with pytest.raises((ValueError, TypeError), match=match):
+        NeuralClassifier(max_iter=2, device=device).fit(X, y)
+
+
+def test_device_object_is_rejected_by_validation(iris):
+    with pytest.raises(ValueError, match="device"):
+        NeuralClassifier(device=jax.devices()[0]).fit(*iris)
+
+
+def test_prediction_falls_back_when_the_device_is_missing(iris):
+    """A model fitted elsewhere (say on a GPU) predicts on this machine."""
+    X, y = iris
+    clf = NeuralClassifier(max_iter=3, random_state=0, device="cpu").fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.device = "cpu:99"  # as if unpickled on a machine without that device
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
+
+
+def test_whole_batch_solver_and_regressor_take_a_device(iris):
+    X, y = iris
+    NeuralClassifier(solver="lbfgs", max_iter=5, device="cpu").fit(X, y)
+    NeuralRegressor(max_iter=5, device=["cpu"]).fit(X, y.astype(float))
+
+
+DATA_PARALLEL = textwrap.dedent(
+    """
+    import warnings
+    import jax, numpy as np
+    from sklearn.datasets import load_digits
+    import skneural._training as training
+    from skneural import NeuralClassifier
+    warnings.simplefilter("ignore")
+    assert len(jax.devices()) == 2, jax.devices()
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    calls = []
+    real = training.run_epoch
+    def spy(*args, **kwargs):
+        calls.append((args, kwargs))
+        return real(*args, **kwargs)
+    training.run_epoch = spy
+    common = dict(random_state=0, max_iter=4, dtype="float64", dropout=0.0)
+    for batch_size in (200, 7):
+        one = NeuralClassifier(device="cpu:0", batch_size=batch_size, **common).fit(X, y)
+        two = NeuralClassifier(device=["all"], batch_size=batch_size, **common).fit(X, y)
+        np.testing.assert_allclose(one.loss_curve_, two.loss_curve_, rtol=1e-10)
+        for a, b in zip(one.coefs_ + one.intercepts_, two.coefs_ + two.intercepts_):
+            assert isinstance(b, np.ndarray)
+            np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+        np.testing.assert_array_equal(one.predict(X), two.predict(X))
+    # The data-parallel program really splits the minibatch: each device
+    # computes its half and the gradients are summed across devices.
+    args, kwargs = calls[-1]
+    assert kwargs["sharding"] is not None
+    from skneural._objective import precision
+    with precision(np.float64):
+        hlo = real.lower(*args, **kwargs).compile().as_text()
+    assert "all-reduce" in hlo, "no cross-device reduction in the program"
+    print("ok")
+    """
+)
+
+
+def test_data_parallel_on_two_host_devices_matches_one_device(tmp_path):
+    """Two CPU devices forced by XLA_FLAGS (a fresh process: the flag must be
+    set before JAX starts): same fit as on one device, within rounding."""
+    script = tmp_path / "dp.py"
+    script.write_text(DATA_PARALLEL)
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+               JAX_PLATFORMS="cpu")  # fmt: skip
+    result = subprocess.run([sys.executable, str(script)], env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("options", [dict(dropout=0.3), dict(batch_norm=True, early_stopping=True)])
+def test_streamed_training_equals_in_memory(iris, monkeypatch, options):
+    """Data above the streaming threshold stays on the host; each epoch runs
+    in chunks of minibatches with the same steps and random draws."""
+    import skneural._training as training
+
+    X, y = iris
+    kw = dict(random_state=0, max_iter=4, dtype="float64", batch_size=16, **options)
+    in_memory = NeuralClassifier(**kw).fit(X, y)
+    shapes = []
+    real = training.run_epoch
+
+    def spy(*args, **kwargs):
+        shapes.append(kwargs["X"].shape)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "STREAM_ABOVE_BYTES", 1)
+    # iris: 4 features + 3 target columns + weight + mask, float64, 16 rows
+    monkeypatch.setattr(training, "STREAM_CHUNK_BYTES", 3 * 16 * 9 * 8)
+    monkeypatch.setattr(training, "run_epoch", spy)
+    streamed = NeuralClassifier(**kw).fit(X, y)
+    assert max(s[0] for s in shapes) == 3 * 16  # never more than a chunk on the device
+    for a, b in zip(in_memory.coefs_ + in_memory.intercepts_,
+                    streamed.coefs_ + streamed.intercepts_):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(in_memory.loss_curve_, streamed.loss_curve_, rtol=1e-12)
