@@ -139,6 +139,9 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
+    # Scripts that need more than the docs extra (a Dask cluster) are shown
+    # with literalinclude in the user guide instead of in the gallery.
+    "ignore_pattern": r"__init__\.py|dask_grid_search\.py",
     "within_subsection_order": "gallery_order.ExampleOrder",
     "doc_module": ("skneural",),
     "backreferences_dir": "generated/backreferences",
