@@ -39,7 +39,13 @@ from sklearn.utils.validation import (
 )
 
 from . import _network
-from ._activations import ACTIVATIONS, LAYER_ACTIVATIONS, STEP_FUNCTIONS, resolve
+from ._activations import (
+    ACTIVATIONS,
+    LAYER_ACTIVATIONS,
+    STEP_FUNCTIONS,
+    Activation,
+    resolve,
+)
 from ._losses import LOSSES
 from ._objective import (
     Problem,
@@ -77,6 +83,53 @@ def _to_device(params, dtype):
 
 def _to_numpy(tree):
     return jax.tree_util.tree_map(np.asarray, tree)
+
+
+def _check_representable(a, dtype, name):
+    """Raise if float64 ``a`` holds finite values that overflow ``dtype``.
+
+    Validation accepts any finite float64, but a float32 model casts its data
+    to float32, where values beyond ~3.4e38 become infinite and the network's
+    output NaN. Min and max rather than ``abs`` to avoid a copy of ``a``.
+    """
+    dtype = np.dtype(dtype)
+    if a is None or a.dtype.kind != "f" or a.dtype.itemsize <= dtype.itemsize:
+        return
+    data = a.data if sp.issparse(a) else a
+    if data.size == 0:
+        return
+    largest = max(float(data.max()), -float(data.min()))
+    if largest > np.finfo(dtype).max:
+        raise ValueError(
+            f"{name} contains values too large for {dtype} (largest magnitude "
+            f"{largest:.3g} > {float(np.finfo(dtype).max):.3g}), the precision this "
+            "model computes in. Scale the data (e.g. StandardScaler) or use "
+            "dtype='float64'."
+        )
+
+
+def _check_callable_activations(net):
+    """A clear error for activation callables JAX cannot trace, or that are
+    not elementwise (tried on an abstract array: nothing is computed)."""
+    probe = jax.ShapeDtypeStruct((2, 3), jnp.float32)
+    for fn in net.activations:
+        if isinstance(fn, (str, Activation)):
+            continue
+        try:
+            shape = jax.eval_shape(lambda x, fn=fn: fn(x), probe).shape
+        except Exception as exc:  # noqa: BLE001 - any failure is the user's callable
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+            raise TypeError(
+                f"activation {fn!r} cannot be traced by JAX ({reason}). A callable "
+                "activation must be an elementwise function of a jax array written "
+                "with jax.numpy (e.g. jax.numpy.tanh, not numpy.tanh) and without "
+                "Python control flow on the values (use jax.numpy.where)."
+            ) from None
+        if shape != probe.shape:
+            raise ValueError(
+                f"activation {fn!r} must be elementwise: it maps an array of shape "
+                f"{probe.shape} to one of shape {shape}."
+            )
 
 
 def _pad_rows(a, n_rows, dtype):
@@ -246,6 +299,10 @@ class BaseNeural(BaseEstimator, ABC):
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
         hidden_layer_sizes = list(hidden_layer_sizes)
+        if not all(isinstance(h, Integral) for h in hidden_layer_sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be integers, got {hidden_layer_sizes}."
+            )
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError(
                 "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
@@ -260,13 +317,17 @@ class BaseNeural(BaseEstimator, ABC):
             )
         if y.ndim == 1:
             y = y.reshape((-1, 1))
-        self._net(len(hidden_layer_sizes))  # clear errors before any work
+        # Clear errors before any work.
+        _check_callable_activations(self._net(len(hidden_layer_sizes)))
         sample_weight = self._class_weighted(y, sample_weight, incremental)
         n_features = X.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
 
         solver = self._solver_object()
         dtype = self._compute_dtype(solver)
+        _check_representable(X, dtype, "X")
+        _check_representable(y, dtype, "y")
+        _check_representable(sample_weight, dtype, "sample_weight")
         rng = check_random_state(self.random_state)
         if not first_pass:
             expected = [c.shape for c in self.coefs_]
@@ -717,13 +778,15 @@ class BaseNeural(BaseEstimator, ABC):
         return np.concatenate(chunks).astype(out_dtype, copy=False)
 
     def _validate_X_predict(self, X):
-        return validate_data(
+        X = validate_data(
             self,
             X,
             accept_sparse=["csr", "csc"],
             dtype=(np.float64, np.float32),
             reset=False,
         )
+        _check_representable(X, self.coefs_[0].dtype, "X")
+        return X
 
     @abstractmethod
     def _score_output(self, output, y, sample_weight):
