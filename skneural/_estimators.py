@@ -99,10 +99,11 @@ def _check_representable(a, dtype, name):
     if data.size == 0:
         return
     largest = max(float(data.max()), -float(data.min()))
-    if largest > np.finfo(dtype).max:
+    limit = float(np.finfo(dtype).max)
+    if largest > limit:
         raise ValueError(
             f"{name} contains values too large for {dtype} (largest magnitude "
-            f"{largest:.3g} > {float(np.finfo(dtype).max):.3g}), the precision this "
+            f"{largest:.3g} > {limit:.3g}), the precision this "
             "model computes in. Scale the data (e.g. StandardScaler) or use "
             "dtype='float64'."
         )
