@@ -26,9 +26,7 @@ from skneural.solvers import SGD, RMSProp
 
 skops_io = pytest.importorskip("skops.io")
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 #: Estimators and architectures to persist: both estimators, stepwise and
 #: whole-batch solvers (named and objects), batch norm, PReLU, dropout, an
@@ -84,7 +82,9 @@ def _assert_same_model(loaded, model, X):
     for a, b in zip(_outputs(loaded, X), _outputs(model, X)):
         np.testing.assert_array_equal(a, b)
         assert a.dtype == b.dtype
-    for a, b in zip(loaded.coefs_ + loaded.intercepts_, model.coefs_ + model.intercepts_):
+    for a, b in zip(
+        loaded.coefs_ + loaded.intercepts_, model.coefs_ + model.intercepts_
+    ):
         np.testing.assert_array_equal(a, b)
         assert a.dtype == b.dtype
 
@@ -148,7 +148,9 @@ def test_pickled_state_holds_no_jax_objects(fitted, name):
         assert not type(value).__module__.startswith(("jax", "jaxlib")), (
             path, type(value)
         )  # fmt: skip
-    assert not [m for m in _pickled_globals(data) if m.split(".")[0] in ("jax", "jaxlib")]
+    assert not [
+        m for m in _pickled_globals(data) if m.split(".")[0] in ("jax", "jaxlib")
+    ]
 
 
 def test_unpickle_in_a_fresh_cpu_process(fitted, tmp_path):
@@ -174,8 +176,9 @@ for path in sorted(folder.glob("*.pkl")):
     print("ok", name)
 """
     root = str(pathlib.Path(skneural.__file__).resolve().parents[1])
+    path = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "",
-           "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+           "PYTHONPATH": path}  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path)],
         env=env, capture_output=True, text=True, timeout=300,

@@ -10,10 +10,13 @@ representative subset of the solvers (:data:`SUBSET`); a cheap table-driven
 test covers every solver of :data:`skneural.solvers.SOLVERS`. Every new data
 shape compiles new programs, so the data come in a few shapes only
 (:data:`N_SAMPLES` x :data:`N_FEATURES`), the networks are tiny and the fits
-short: the file runs in about a minute on two cores.
+short: the file runs in about a minute on two cores. For a thorough search,
+raise the number of examples per property test, e.g.
+``SKNEURAL_MAX_EXAMPLES=300 pytest tests/test_robustness.py`` (a few minutes).
 """
 
 import inspect
+import os
 import re
 import traceback
 import warnings
@@ -49,7 +52,9 @@ N_FEATURES = (1, 3)
 KINDS = ("classifier", "regressor")
 
 PROPERTY = settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=int(os.environ.get("SKNEURAL_MAX_EXAMPLES", 12)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
@@ -162,7 +167,9 @@ LABEL_SETS = st.one_of(
 def class_labels(draw, n_samples):
     """Labels drawn from one label set (possibly only one class of it)."""
     classes = np.array(draw(LABEL_SETS))
-    index = draw(hnp.arrays(np.intp, n_samples, elements=st.integers(0, len(classes) - 1)))
+    index = draw(
+        hnp.arrays(np.intp, n_samples, elements=st.integers(0, len(classes) - 1))
+    )
     return classes[index]
 
 
@@ -249,12 +256,16 @@ def test_extreme_values_constant_columns_duplicated_rows(data):
     X = base * 10.0 ** data.draw(st.integers(-30, 30), label="X exponent")
     constant = data.draw(hnp.arrays(np.bool_, f), label="constant columns")
     X[:, constant] = X[0, constant]
-    rows = data.draw(hnp.arrays(np.intp, n, elements=st.integers(0, n - 1)), label="rows")
+    rows = data.draw(
+        hnp.arrays(np.intp, n, elements=st.integers(0, n - 1)), label="rows"
+    )
     X = X[rows].astype(dtype)  # rows drawn with replacement: duplicates
     if kind == "classifier":
         y = np.arange(n) % 2
     else:
-        y = (base[rows, 0] + 0.5) * 10.0 ** data.draw(st.integers(-30, 30), label="y exp")
+        y = (base[rows, 0] + 0.5) * 10.0 ** data.draw(
+            st.integers(-30, 30), label="y exp"
+        )
     model = make(kind, solver).fit(X, y)
     check_fitted(model, X, y, np.dtype(dtype))
 
@@ -306,7 +317,24 @@ def test_zero_weight_equals_removing_the_row(data):
     params = {"batch_size": int((~drop).sum())} if solver == "sgd" else {}
     removed = make("regressor", solver, shuffle=False, **params)
     removed.fit(X[~drop], y[~drop], sample_weight=w[~drop])
-    np.testing.assert_allclose(kept.predict(X), removed.predict(X), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        kept.predict(X), removed.predict(X), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_zero_weight_row_with_an_overflowing_loss_changes_nothing():
+    """Found by test_zero_weight_equals_removing_the_row: SGD on unscaled
+    inputs (float32) grows the zero-weight row's loss to inf, and 0 * inf
+    makes the objective NaN, which stops training at epoch 3; without the
+    row the same fit runs its 3 epochs."""
+    X = np.array([[-977.0]] + [[809.0]] * 7)
+    y = np.sin(X).sum(axis=1)
+    w = np.r_[0.0, 0.0, 0.0, np.ones(5)]
+    params = {"shuffle": False, "solver": "sgd"}
+    kept = make("regressor", batch_size=8, **params).fit(X, y, sample_weight=w)
+    removed = make("regressor", batch_size=5, **params).fit(X[3:], y[3:])
+    assert kept.n_iter_ == removed.n_iter_ == 3
+    np.testing.assert_allclose(kept.predict(X), removed.predict(X), rtol=1e-5)
 
 
 @pytest.fixture(scope="module")
