@@ -11,16 +11,18 @@ import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -35,7 +37,14 @@ from sklearn.utils.validation import (
 )
 
 from . import _devices, _network
-from ._activations import ACTIVATIONS, LAYER_ACTIVATIONS, STEP_FUNCTIONS, resolve
+from ._activations import (
+    ACTIVATIONS,
+    LAYER_ACTIVATIONS,
+    STEP_FUNCTIONS,
+    Activation,
+    resolve,
+)
+from ._batched import _prefitted
 from ._losses import LOSSES
 from ._objective import (
     Problem,
@@ -45,9 +54,8 @@ from ._objective import (
     shapes_of,
     unravel,
 )
-from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
-from ._batched import _prefitted
 from ._training import StepwiseRun, _pad_rows, _to_device, _to_numpy, fit_one
+from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
 
 #: Gradient diagnostics (see ``grad_norm_curve_``): a warning is emitted once
 #: per fit when a layer's mean gradient norm in an epoch grows past
@@ -65,6 +73,54 @@ class GradientWarning(UserWarning):
 # (at least _MIN_PREDICT_ROWS), so repeated predictions reuse a few programs.
 _PREDICT_CHUNK = 2**16
 _MIN_PREDICT_ROWS = 32
+
+
+def _check_representable(a, dtype, name):
+    """Raise if float64 ``a`` holds finite values that overflow ``dtype``.
+
+    Validation accepts any finite float64, but a float32 model casts its data
+    to float32, where values beyond ~3.4e38 become infinite and the network's
+    output NaN. Min and max rather than ``abs`` to avoid a copy of ``a``.
+    """
+    dtype = np.dtype(dtype)
+    if a is None or a.dtype.kind != "f" or a.dtype.itemsize <= dtype.itemsize:
+        return
+    data = a.data if sp.issparse(a) else a
+    if data.size == 0:
+        return
+    largest = max(float(data.max()), -float(data.min()))
+    limit = float(np.finfo(dtype).max)
+    if largest > limit:
+        raise ValueError(
+            f"{name} contains values too large for {dtype} (largest magnitude "
+            f"{largest:.3g} > {limit:.3g}), the precision this "
+            "model computes in. Scale the data (e.g. StandardScaler) or use "
+            "dtype='float64'."
+        )
+
+
+def _check_callable_activations(net):
+    """A clear error for activation callables JAX cannot trace, or that are
+    not elementwise (tried on an abstract array: nothing is computed)."""
+    probe = jax.ShapeDtypeStruct((2, 3), jnp.float32)
+    for fn in net.activations:
+        if isinstance(fn, (str, Activation)):
+            continue
+        try:
+            shape = jax.eval_shape(lambda x, fn=fn: fn(x), probe).shape
+        except Exception as exc:  # noqa: BLE001 - any failure is the user's callable
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+            raise TypeError(
+                f"activation {fn!r} cannot be traced by JAX ({reason}). A callable "
+                "activation must be an elementwise function of a jax array written "
+                "with jax.numpy (e.g. jax.numpy.tanh, not numpy.tanh) and without "
+                "Python control flow on the values (use jax.numpy.where)."
+            ) from None
+        if shape != probe.shape:
+            raise ValueError(
+                f"activation {fn!r} must be elementwise: it maps an array of shape "
+                f"{probe.shape} to one of shape {shape}."
+            )
 
 
 class BaseNeural(BaseEstimator, ABC):
@@ -231,6 +287,10 @@ class BaseNeural(BaseEstimator, ABC):
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
         hidden_layer_sizes = list(hidden_layer_sizes)
+        if not all(isinstance(h, Integral) for h in hidden_layer_sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be integers, got {hidden_layer_sizes}."
+            )
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError(
                 "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
@@ -245,13 +305,17 @@ class BaseNeural(BaseEstimator, ABC):
             )
         if y.ndim == 1:
             y = y.reshape((-1, 1))
-        self._net(len(hidden_layer_sizes))  # clear errors before any work
+        # Clear errors before any work.
+        _check_callable_activations(self._net(len(hidden_layer_sizes)))
         sample_weight = self._class_weighted(y, sample_weight, incremental)
         n_features = X.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
 
         solver = self._solver_object()
         dtype = self._compute_dtype(solver)
+        _check_representable(X, dtype, "X")
+        _check_representable(y, dtype, "y")
+        _check_representable(sample_weight, dtype, "sample_weight")
         rng = check_random_state(self.random_state)
         if not first_pass:
             expected = [c.shape for c in self.coefs_]
@@ -553,13 +617,15 @@ class BaseNeural(BaseEstimator, ABC):
             return None
 
     def _validate_X_predict(self, X):
-        return validate_data(
+        X = validate_data(
             self,
             X,
             accept_sparse=["csr", "csc"],
             dtype=(np.float64, np.float32),
             reset=False,
         )
+        _check_representable(X, self.coefs_[0].dtype, "X")
+        return X
 
     @abstractmethod
     def _score_output(self, output, y, sample_weight):
