@@ -50,6 +50,7 @@ from ._objective import (
     shapes_of,
     unravel,
 )
+from ._progress import CallbackSupportMixin, FitReporter  # progress
 from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
 from .solvers._stepwise import init_state, run_epoch, set_hyperparams
 
@@ -86,7 +87,7 @@ def _pad_rows(a, n_rows, dtype):
     return out
 
 
-class BaseNeural(BaseEstimator, ABC):
+class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):  # progress: mixin
     """Shared parameters, fitting and prediction of the skneural estimators."""
 
     _parameter_constraints: dict = {
@@ -242,6 +243,7 @@ class BaseNeural(BaseEstimator, ABC):
         return self.loss
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        fit_data = dict(X=X, y=y, sample_weight=sample_weight)  # progress: callbacks
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -278,18 +280,30 @@ class BaseNeural(BaseEstimator, ABC):
                     "warm_start and partial_fit need the architecture of the "
                     f"previous fit: layer shapes {expected}, now {got}."
                 )
-        if first_pass:
-            self._initialize(y, layer_units, rng, dtype)
-
-        if isinstance(solver, StepwiseSolver):
-            self._fit_stepwise(X, y, sample_weight, solver, rng, dtype, incremental)
-        elif isinstance(solver, WholeBatchSolver):
-            self._fit_whole_batch(X, y, sample_weight, solver, dtype)
-        else:
+        if not isinstance(solver, (StepwiseSolver, WholeBatchSolver)):
             raise TypeError(
                 "solver must be a name, a StepwiseSolver, a WholeBatchSolver or an "
                 f"optax.GradientTransformation; got {type(solver).__name__}."
             )
+        if first_pass:
+            self._initialize(y, layer_units, rng, dtype)
+
+        stepwise = isinstance(solver, StepwiseSolver)
+        # progress: display and sklearn callbacks for this fit (see _progress.py)
+        with FitReporter(
+            self,
+            max_iter=1 if incremental else self.max_iter,
+            verbose=self.verbose,
+            early_stopping=self.early_stopping and stepwise,
+            unit="epoch" if stepwise else "iteration",
+            **fit_data,
+        ) as reporter:
+            if stepwise:
+                self._fit_stepwise(
+                    X, y, sample_weight, solver, rng, dtype, incremental, reporter
+                )
+            else:
+                self._fit_whole_batch(X, y, sample_weight, solver, dtype, reporter)
         return self
 
     def _initialize(self, y, layer_units, rng, dtype):
@@ -380,7 +394,9 @@ class BaseNeural(BaseEstimator, ABC):
     def _encode_targets(self, y, dtype):
         return np.asarray(y, dtype=dtype)
 
-    def _fit_stepwise(self, X, y, sample_weight, solver, rng, dtype, incremental):
+    def _fit_stepwise(
+        self, X, y, sample_weight, solver, rng, dtype, incremental, reporter
+    ):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         if not hasattr(self, "loss_curve_"):  # previous fit by a whole-batch solver
@@ -478,6 +494,7 @@ class BaseNeural(BaseEstimator, ABC):
                     )
                     loss = float(loss)
                     if not (np.isfinite(loss) and bool(finite)):
+                        reporter.end("diverged")  # progress
                         warnings.warn(
                             f"Training stopped at epoch {self.n_iter_ + 1}: the loss "
                             f"became non-finite ({loss}). The parameters of the last "
@@ -500,15 +517,19 @@ class BaseNeural(BaseEstimator, ABC):
                             Y_val, w_val, reg["alpha"], reg["l1"], reg["entropy"],
                             activation=net, loss=self._loss_name,
                         )))  # fmt: skip
-                    if self.verbose:
-                        print(
-                            "Iteration %d, loss = %.8f (%.3f s)"
-                            % (self.n_iter_, loss, time.perf_counter() - tic)
-                        )
                     if self._update_no_improvement(
                         params, net_state, X_val, y_val, sw_val, dtype
                     ):
                         best_params, best_state = params, net_state
+                    if reporter.epoch(  # progress: True when a callback asks to stop
+                        self.n_iter_,
+                        loss,
+                        self.validation_scores_[-1] if self.early_stopping else None,
+                        time.perf_counter() - tic,
+                        params=params,
+                        state=net_state,
+                    ):
+                        break
                     if lr_schedule == "invscaling":
                         lr = float(self._solver_lr(solver)) / (self.t_ + 1) ** self.power_t
                         opt_state = set_hyperparams(opt_state, {"learning_rate": lr}, dtype)
@@ -524,11 +545,10 @@ class BaseNeural(BaseEstimator, ABC):
                                 opt_state, {"learning_rate": lr}, dtype
                             )
                             self._no_improvement_count = 0
-                            if self.verbose:
-                                print(msg + " Setting learning rate to %f" % lr)
+                            # progress: printed when verbose
+                            reporter.message(msg + " Setting learning rate to %f" % lr)
                         else:
-                            if self.verbose:
-                                print(msg + " Stopping.")
+                            reporter.end("converged", msg + " Stopping.")  # progress
                             break
                     if incremental:
                         break
@@ -539,6 +559,7 @@ class BaseNeural(BaseEstimator, ABC):
                             ConvergenceWarning,
                         )
             except KeyboardInterrupt:
+                reporter.end("interrupted")  # progress
                 warnings.warn("Training interrupted by user.")
             if self.early_stopping:
                 params, net_state = best_params, best_state
@@ -581,8 +602,6 @@ class BaseNeural(BaseEstimator, ABC):
                 sw_val,
             )
             self.validation_scores_.append(score)
-            if self.verbose:
-                print("Validation score: %f" % score)
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
             else:
@@ -599,7 +618,7 @@ class BaseNeural(BaseEstimator, ABC):
             self.best_loss_ = self.loss_curve_[-1]
         return False
 
-    def _fit_whole_batch(self, X, y, sample_weight, solver, dtype):
+    def _fit_whole_batch(self, X, y, sample_weight, solver, dtype, reporter):
         net = self._layer_activations
         if net.stochastic:
             raise ValueError(
@@ -632,19 +651,23 @@ class BaseNeural(BaseEstimator, ABC):
         )
         x0 = np.asarray(ravel(params), dtype=np.float64)
         try:
-            result = solver.minimize(
-                problem,
-                x0,
-                max_iter=self.max_iter,
-                max_fun=self.max_fun,
-                tol=self.tol,
-                verbose=self.verbose,
-            )
+            # progress: solvers' Progress reports to ``reporter`` in this block
+            with reporter.whole_batch(lambda x: unravel(np.asarray(x, dtype), shapes)):
+                result = solver.minimize(
+                    problem,
+                    x0,
+                    max_iter=self.max_iter,
+                    max_fun=self.max_fun,
+                    tol=self.tol,
+                    verbose=self.verbose,
+                )
         except KeyboardInterrupt:
+            reporter.end("interrupted")  # progress
             warnings.warn("Training interrupted by user; parameters unchanged.")
             return
         x = np.asarray(result.x, dtype=np.float64)
         if not (np.isfinite(x).all() and np.isfinite(result.fun)):
+            reporter.end("diverged")  # progress
             warnings.warn(
                 "The solver produced non-finite parameters; the initial parameters "
                 "were kept. Scale the inputs or lower the learning rate.",
@@ -825,8 +848,16 @@ _COMMON_PARAMS_DOC = """
         Training stops when the loss (or validation score) does not improve by
         ``tol`` for ``n_iter_no_change`` epochs; gradient tolerance of 'lbfgs'.
 
-    verbose : bool, default=False
-        Print the loss (and epoch time) after every epoch.
+    verbose : bool or int, default=False
+        Show the training progress. 0/False: nothing. 1/True: in a terminal,
+        one self-updating line (epoch out of ``max_iter``, loss, validation
+        score with early stopping, elapsed time); otherwise (log files,
+        notebooks) one line per epoch or iteration in scikit-learn's format,
+        ``Iteration 3, loss = 0.41234567 (0.004 s)``, followed by
+        ``Validation score: 0.950000`` with early stopping. 2 or more: those
+        lines even in a terminal, and a summary at the end. See
+        :ref:`progress`, which also covers scikit-learn's callbacks
+        (``set_callbacks``, scikit-learn >= 1.9).
 
     warm_start : bool, default=False
         Start from the previous solution.
