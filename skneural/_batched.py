@@ -62,6 +62,8 @@ def train_batched(jobs):
 
     runs, fitted = [], [None] * len(jobs)
     for i, (est, X, y, sample_weight) in enumerate(jobs):
+        if getattr(est, "_skl_callbacks", None):
+            continue  # callbacks follow a fit of their own
         try:
             est._validate_params()
             with _devices.scope(_devices.resolve(est.device)):

@@ -54,6 +54,7 @@ from ._objective import (
     shapes_of,
     unravel,
 )
+from ._progress import CallbackSupportMixin, FitReporter
 from ._training import StepwiseRun, _pad_rows, _to_device, _to_numpy, fit_one
 from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
 
@@ -123,7 +124,7 @@ def _check_callable_activations(net):
             )
 
 
-class BaseNeural(BaseEstimator, ABC):
+class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
     """Shared parameters, fitting and prediction of the skneural estimators."""
 
     _parameter_constraints: dict = {
@@ -327,6 +328,11 @@ class BaseNeural(BaseEstimator, ABC):
                     "warm_start and partial_fit need the architecture of the "
                     f"previous fit: layer shapes {expected}, now {got}."
                 )
+        if not isinstance(solver, (StepwiseSolver, WholeBatchSolver)):
+            raise TypeError(
+                "solver must be a name, a StepwiseSolver, a WholeBatchSolver or an "
+                f"optax.GradientTransformation; got {type(solver).__name__}."
+            )
         if first_pass:
             self._initialize(y, layer_units, rng, dtype)
         return X, y, sample_weight, solver, rng, dtype
@@ -336,18 +342,25 @@ class BaseNeural(BaseEstimator, ABC):
             return self._fit_on_device(X, y, sample_weight, incremental)
 
     def _fit_on_device(self, X, y, sample_weight, incremental):
+        fit_data = dict(X=X, y=y, sample_weight=sample_weight)  # for callbacks
         X, y, sample_weight, solver, rng, dtype = self._prepare(
             X, y, sample_weight, incremental
         )
-        if isinstance(solver, StepwiseSolver):
-            self._fit_stepwise(X, y, sample_weight, solver, rng, dtype, incremental)
-        elif isinstance(solver, WholeBatchSolver):
-            self._fit_whole_batch(X, y, sample_weight, solver, dtype)
-        else:
-            raise TypeError(
-                "solver must be a name, a StepwiseSolver, a WholeBatchSolver or an "
-                f"optax.GradientTransformation; got {type(solver).__name__}."
-            )
+        stepwise = isinstance(solver, StepwiseSolver)
+        # Progress display and scikit-learn callbacks (see _progress.py).
+        with FitReporter(
+            self,
+            max_iter=1 if incremental else self.max_iter,
+            verbose=self.verbose,
+            early_stopping=self.early_stopping and stepwise,
+            unit="epoch" if stepwise else "iteration",
+            **fit_data,
+        ) as reporter:
+            if stepwise:
+                fit_one(StepwiseRun(self, X, y, sample_weight, solver, rng, dtype,
+                                    incremental, reporter))  # fmt: skip
+            else:
+                self._fit_whole_batch(X, y, sample_weight, solver, dtype, reporter)
         return self
 
     def _initialize(self, y, layer_units, rng, dtype):
@@ -438,9 +451,6 @@ class BaseNeural(BaseEstimator, ABC):
     def _encode_targets(self, y, dtype):
         return np.asarray(y, dtype=dtype)
 
-    def _fit_stepwise(self, X, y, sample_weight, solver, rng, dtype, incremental):
-        fit_one(StepwiseRun(self, X, y, sample_weight, solver, rng, dtype, incremental))
-
     def _check_gradients(self, norms, first):
         """Warn (once) about exploding or vanishing gradients; True if warned."""
         norms = np.asarray(norms, dtype=np.float64)
@@ -473,8 +483,6 @@ class BaseNeural(BaseEstimator, ABC):
         early stopping) is ``score``; True when these are the best parameters."""
         if self.early_stopping:
             self.validation_scores_.append(score)
-            if self.verbose:
-                print("Validation score: %f" % score)
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
             else:
@@ -491,7 +499,7 @@ class BaseNeural(BaseEstimator, ABC):
             self.best_loss_ = self.loss_curve_[-1]
         return False
 
-    def _fit_whole_batch(self, X, y, sample_weight, solver, dtype):
+    def _fit_whole_batch(self, X, y, sample_weight, solver, dtype, reporter):
         net = self._layer_activations
         if net.stochastic:
             raise ValueError(
@@ -524,19 +532,23 @@ class BaseNeural(BaseEstimator, ABC):
         )
         x0 = np.asarray(ravel(params), dtype=np.float64)
         try:
-            result = solver.minimize(
-                problem,
-                x0,
-                max_iter=self.max_iter,
-                max_fun=self.max_fun,
-                tol=self.tol,
-                verbose=self.verbose,
-            )
+            # The solvers' Progress reports to ``reporter`` in this block.
+            with reporter.whole_batch(lambda x: unravel(np.asarray(x, dtype), shapes)):
+                result = solver.minimize(
+                    problem,
+                    x0,
+                    max_iter=self.max_iter,
+                    max_fun=self.max_fun,
+                    tol=self.tol,
+                    verbose=self.verbose,
+                )
         except KeyboardInterrupt:
+            reporter.end("interrupted")
             warnings.warn("Training interrupted by user; parameters unchanged.")
             return
         x = np.asarray(result.x, dtype=np.float64)
         if not (np.isfinite(x).all() and np.isfinite(result.fun)):
+            reporter.end("diverged")
             warnings.warn(
                 "The solver produced non-finite parameters; the initial parameters "
                 "were kept. Scale the inputs or lower the learning rate.",
@@ -731,8 +743,16 @@ _COMMON_PARAMS_DOC = """
         Training stops when the loss (or validation score) does not improve by
         ``tol`` for ``n_iter_no_change`` epochs; gradient tolerance of 'lbfgs'.
 
-    verbose : bool, default=False
-        Print the loss (and epoch time) after every epoch.
+    verbose : bool or int, default=False
+        Show the training progress. 0/False: nothing. 1/True: in a terminal,
+        one self-updating line (epoch out of ``max_iter``, loss, validation
+        score with early stopping, elapsed time); otherwise (log files,
+        notebooks) one line per epoch or iteration in scikit-learn's format,
+        ``Iteration 3, loss = 0.41234567 (0.004 s)``, followed by
+        ``Validation score: 0.950000`` with early stopping. 2 or more: those
+        lines even in a terminal, and a summary at the end. See
+        :ref:`progress`, which also covers scikit-learn's callbacks
+        (``set_callbacks``, scikit-learn >= 1.9).
 
     warm_start : bool, default=False
         Start from the previous solution.

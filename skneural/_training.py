@@ -30,7 +30,13 @@ from sklearn.model_selection import train_test_split
 
 from . import _devices
 from ._objective import inference_objective, precision, predict_output
-from .solvers._stepwise import init_state, run_epoch, run_epochs, select, set_hyperparams
+from .solvers._stepwise import (
+    init_state,
+    run_epoch,
+    run_epochs,
+    select,
+    set_hyperparams,
+)
 
 
 def _to_device(tree, dtype=None):
@@ -48,6 +54,19 @@ def _pad_rows(a, n_rows, dtype):
     return out
 
 
+class _Quiet:
+    """Reporter of fits trained in a batch: no display, no callbacks."""
+
+    def epoch(self, *args, **kwargs):
+        return False
+
+    def message(self, text):
+        pass
+
+    def end(self, *args, **kwargs):
+        pass
+
+
 class StepwiseRun:
     """Host side of one estimator's stepwise fit.
 
@@ -58,10 +77,12 @@ class StepwiseRun:
     stores the final parameters on the estimator.
     """
 
-    def __init__(self, est, X, y, sample_weight, solver, rng, dtype, incremental):
+    def __init__(self, est, X, y, sample_weight, solver, rng, dtype, incremental,
+                 reporter=None):  # fmt: skip
         if est.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         self.est, self.rng, self.dtype, self.incremental = est, rng, dtype, incremental
+        self.reporter = _Quiet() if reporter is None else reporter
         if not hasattr(est, "loss_curve_"):  # previous fit by a whole-batch solver
             est.loss_curve_ = []
         if est.best_loss_ is None and not est.early_stopping:
@@ -186,6 +207,7 @@ class StepwiseRun:
         """False (with a ConvergenceWarning) when the epoch diverged."""
         if np.isfinite(loss) and bool(finite):
             return True
+        self.reporter.end("diverged")
         warnings.warn(
             f"Training stopped at epoch {self.est.n_iter_ + 1}: the loss became "
             f"non-finite ({loss}). The parameters of the last finite epoch were "
@@ -195,11 +217,14 @@ class StepwiseRun:
         self.active = False
         return False
 
-    def record(self, loss, norms, val_output=None, val_loss=None, seconds=0.0):
+    def record(self, loss, norms, val_output=None, val_loss=None, seconds=0.0,
+               params=None, state=None):  # fmt: skip
         """Bookkeeping after a finite epoch; returns the new learning rate or None.
 
         Sets :attr:`best` (these parameters are the best so far on the
-        validation set) and :attr:`active` (training goes on).
+        validation set) and :attr:`active` (training goes on), and reports
+        the epoch (``params`` and ``state``, the epoch's parameters, go to the
+        callbacks).
         """
         est = self.est
         est.n_iter_ += 1
@@ -211,8 +236,6 @@ class StepwiseRun:
         self.warned = self.warned or est._check_gradients(norms, first_norms)
         if self.validation is not None:
             est.validation_loss_curve_.append(float(val_loss))
-        if est.verbose:
-            print("Iteration %d, loss = %.8f (%.3f s)" % (est.n_iter_, loss, seconds))
         self.best = est._record_no_improvement(
             None
             if val_output is None
@@ -220,6 +243,16 @@ class StepwiseRun:
                 val_output, self.validation["y"], self.validation["sample_weight"]
             )
         )
+        if self.reporter.epoch(  # True when a callback asks to stop
+            est.n_iter_,
+            loss,
+            est.validation_scores_[-1] if self.validation is not None else None,
+            seconds,
+            params=params,
+            state=state,
+        ):
+            self.active = False
+            return None
         new_lr = None
         if self.lr_schedule == "invscaling":
             self.lr = float(est._solver_lr(self.solver)) / (est.t_ + 1) ** est.power_t
@@ -234,11 +267,9 @@ class StepwiseRun:
                 self.lr /= 5.0
                 new_lr = self.lr
                 est._no_improvement_count = 0
-                if est.verbose:
-                    print(msg + " Setting learning rate to %f" % self.lr)
+                self.reporter.message(msg + " Setting learning rate to %f" % self.lr)
             else:
-                if est.verbose:
-                    print(msg + " Stopping.")
+                self.reporter.end("converged", msg + " Stopping.")
                 self.active = False
         if self.incremental:
             self.active = False
@@ -357,13 +388,14 @@ def fit_one(run):
                     val_output, val_loss = _validation(params, net_state, run)
                 new_lr = run.record(
                     loss, np.asarray(norms), val_output, val_loss,
-                    time.perf_counter() - tic,
+                    time.perf_counter() - tic, params=params, state=net_state,
                 )  # fmt: skip
                 if run.best:
                     best = (params, net_state)
                 if new_lr is not None:
                     opt_state = set_hyperparams(opt_state, {"learning_rate": new_lr}, dtype)
         except KeyboardInterrupt:
+            run.reporter.end("interrupted")
             warnings.warn("Training interrupted by user.")
         if run.validation is not None:
             params, net_state = best

@@ -247,6 +247,6 @@ def test_shrinking_the_stack_keeps_every_model_exact(digits, monkeypatch, early_
         warnings.simplefilter("ignore", ConvergenceWarning)
         alone = [clone(base).set_params(**p).fit(X, y) for p in params]
         together = fit_batched([clone(base).set_params(**p) for p in params], X, y)
-    assert (8, 4) in shrinks and (4, 2) in shrinks  # 8 -> 4 -> 2 models
+    assert (8, 4) in shrinks and (4, 2) in shrinks  # 8 -> 4 -> 2 -> 1 models
     for a, b in zip(alone, together):
         _assert_same_fit(a, b)

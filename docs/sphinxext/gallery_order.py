@@ -13,6 +13,7 @@ ORDER = [
     "plot_decision_boundaries.py",
     "plot_solver_comparison.py",
     "plot_regularization.py",
+    "plot_progress_callbacks.py",
     "plot_digits.py",
     "plot_first_layer_weights.py",
     "plot_coffee_price.py",

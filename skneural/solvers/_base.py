@@ -24,6 +24,8 @@ import optax
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 
+from .._progress import active_reporter
+
 # Compiled programs are keyed by the transformation object; building it once per
 # (class, static options) lets every fit with the same structure reuse them.
 _TRANSFORMATIONS = {}
@@ -223,14 +225,18 @@ class Progress:
     """Loss curve and verbose output of a whole-batch solver.
 
     Call it with the objective after every iteration: it appends the value to
-    :attr:`curve` (which becomes the estimator's ``loss_curve_``) and, when
-    ``verbose``, prints the line the estimators print after every epoch of a
-    stepwise solver, so that every solver reports progress the same way.
+    :attr:`curve` (which becomes the estimator's ``loss_curve_``) and reports
+    the iteration to the estimator's progress reporter, which prints the
+    verbose display of the stepwise solvers' epochs and calls scikit-learn's
+    callbacks, so that every solver reports progress the same way. Outside an
+    estimator's fit it prints the line ``Iteration %d, loss = %.8f (%.3f s)``
+    when ``verbose``.
 
     Parameters
     ----------
     verbose : bool or int
-        Print a line per iteration.
+        Print a line per iteration (only used outside an estimator's fit; in a
+        fit the estimator's ``verbose`` applies).
 
     Attributes
     ----------
@@ -242,9 +248,29 @@ class Progress:
         self.verbose = verbose
         self.curve = []
         self._tic = time.perf_counter()
+        self._reporter = active_reporter()
 
-    def __call__(self, loss):
+    def __call__(self, loss, x=None):
+        """Record the objective ``loss`` after an iteration.
+
+        Parameters
+        ----------
+        loss : float
+            Objective after the iteration.
+        x : ndarray of shape (n_params,), default=None
+            The parameters after the iteration. Optional: scikit-learn
+            callbacks that evaluate the model during training (such as
+            :class:`sklearn.callback.ScoringMonitor`) need it.
+
+        Returns
+        -------
+        stop : bool
+            True when a callback asked to stop; a solver may end its
+            iterations there (without a convergence warning).
+        """
         self.curve.append(float(loss))
+        if self._reporter is not None:
+            return self._reporter.iteration(len(self.curve), self.curve[-1], x)
         if self.verbose:
             now = time.perf_counter()
             print(
@@ -252,6 +278,7 @@ class Progress:
                 % (len(self.curve), self.curve[-1], now - self._tic)
             )
             self._tic = now
+        return False
 
 
 def warn_not_converged(name, n_iter, reason, max_iter=None):

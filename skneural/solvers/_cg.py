@@ -150,7 +150,8 @@ class ConjugateGradient(WholeBatchSolver):
             p = g_new + beta * p
             x, f_before, f, g = x_new, f, f_new, g_new
             n_iter += 1
-            progress(f)
+            if progress(f, x):  # a callback asked to stop
+                break
         if reason is not None:
             warn_not_converged("cg", n_iter, reason, max_iter)
         return WholeBatchResult(

@@ -224,7 +224,8 @@ class LevenbergMarquardt(WholeBatchSolver):
                 D = self._scaling(diag)
                 f = float(f)
                 n_iter += 1
-                progress(f)
+                if progress(f, x):  # a callback asked to stop
+                    break
             x = np.asarray(x, dtype=np.float64)
         if reason is not None:
             warn_not_converged("lm", n_iter, reason, max_iter)
@@ -242,10 +243,11 @@ class LevenbergMarquardt(WholeBatchSolver):
 
 
 class _Stop(Exception):
-    """Raised inside scipy's loop to stop it after ``max_iter`` iterations."""
+    """Raised inside scipy's loop to stop it (``max_iter``, or a callback asked)."""
 
-    def __init__(self, x):
+    def __init__(self, x, reason=None):
         self.x = x
+        self.reason = reason
 
 
 class LeastSquares(WholeBatchSolver):
@@ -316,9 +318,12 @@ class LeastSquares(WholeBatchSolver):
             n_jac[0] += 1
             if n_jac[0] > 1:  # at the point the last iteration accepted
                 key = x.tobytes()
-                progress(costs[key] if key in costs else 0.5 * np.sum(fun(x) ** 2))
-                if n_jac[0] - 1 >= max_iter:
+                cost = costs[key] if key in costs else 0.5 * np.sum(fun(x) ** 2)
+                if progress(cost, x):  # a callback asked to stop
                     raise _Stop(np.array(x, copy=True))
+                if n_jac[0] - 1 >= max_iter:
+                    why = f"reached max_iter={max_iter} iterations"
+                    raise _Stop(np.array(x, copy=True), why)
             return problem.jacobian(x)
 
         reason = None
@@ -334,12 +339,11 @@ class LeastSquares(WholeBatchSolver):
             )
             x, cost = res.x, float(res.cost)
             if not progress.curve or progress.curve[-1] != cost:
-                progress(cost)
+                progress(cost, x)
             if res.status == 0:
                 reason = f"reached max_fun={max_fun} residual evaluations"
         except _Stop as stop:
-            x, cost = stop.x, progress.curve[-1]
-            reason = f"reached max_iter={max_iter} iterations"
+            x, cost, reason = stop.x, progress.curve[-1], stop.reason
         n_iter = len(progress.curve)
         if reason is not None:
             warn_not_converged("least-squares", n_iter, reason, max_iter)

@@ -117,8 +117,10 @@ class ScipyMinimizer(WholeBatchSolver):
         stop = []
 
         def callback(intermediate_result):
-            progress(intermediate_result.fun)
             x = intermediate_result.x
+            if progress(intermediate_result.fun, x):  # a callback asked to stop
+                stop.append(None)
+                raise StopIteration
             if not self.native_gtol and np.max(np.abs(fun.grad_at(x))) <= tol:
                 stop.append(None)
                 raise StopIteration
