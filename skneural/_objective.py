@@ -67,6 +67,11 @@ def objective_and_state(
             else {}
             for layer in params[:-1]
         ]
+    # Rows of zero weight (padding, sample_weight=0) contribute nothing, even
+    # where their values would overflow: they enter as zeros.
+    counted = w > 0
+    X = jnp.where(counted[:, None], X, 0)
+    Y = jnp.where(counted.reshape((-1,) + (1,) * (Y.ndim - 1)), Y, 0)
     z, new_state = apply(params, state, X, net, train=train, key=key, weight=w)
     per_sample = LOSSES[loss].fn(Y, z)
     out = LOSSES[loss].out_activation

@@ -54,6 +54,11 @@ def _pad_rows(a, n_rows, dtype):
     return out
 
 
+#: A finite loss above this many times the fit's first epoch loss counts as
+#: divergence (training stops, the lowest-loss parameters are kept).
+DIVERGENCE_FACTOR = 1e4
+
+
 class _Quiet:
     """Reporter of fits trained in a batch: no display, no callbacks."""
 
@@ -162,11 +167,11 @@ class StepwiseRun:
             self.reg = _to_numpy(est._regularization(dtype))
             self.params = est._params()
             self.net_state = est.layer_state_
-            state = getattr(est, "_optimizer_state", None) if incremental else None
-            if state is None:
-                params = _to_device(self.params, dtype)
-                state = _to_numpy(set_hyperparams(init_state(params, tx=tx), hyper, dtype))
-            self.opt_state = state
+            fresh = _to_numpy(set_hyperparams(
+                init_state(_to_device(self.params, dtype), tx=tx), hyper, dtype
+            ))  # fmt: skip
+            saved = getattr(est, "_optimizer_state", None) if incremental else None
+            self.opt_state = _restore_state(fresh, saved)
         self.lr = (
             float(self.opt_state.hyperparams["learning_rate"])
             if self.lr_schedule != "constant"
@@ -179,6 +184,9 @@ class StepwiseRun:
         self.warned = False
         self.active = True
         self.best = False
+        self.diverged = False
+        self.improved = False
+        self.lowest_loss, self.lowest_epoch = np.inf, None
         est.n_iter_ = 0
 
     # ------------------------------------------------------------------
@@ -204,17 +212,41 @@ class StepwiseRun:
         return order, seed
 
     def check_finite(self, loss, finite):
-        """False (with a ConvergenceWarning) when the epoch diverged."""
-        if np.isfinite(loss) and bool(finite):
+        """False (with a ConvergenceWarning) when the epoch diverged.
+
+        Diverged: the loss or the parameters are not finite, or the loss grew
+        past ``DIVERGENCE_FACTOR`` times the first epoch's. The driver then
+        restores the parameters of this fit's epoch with the lowest loss
+        (:attr:`improved` marks them), or this fit's initial ones.
+        """
+        curve = self.est.loss_curve_
+        first = curve[0] if curve else None
+        finite = bool(finite) and bool(np.isfinite(loss))
+        if finite and (first is None or loss <= DIVERGENCE_FACTOR * max(first, 1e-3)):
             return True
+        if not np.isfinite(loss):
+            what = f"the loss became non-finite ({loss})"
+        elif not finite:
+            what = f"the parameters became non-finite (loss {loss:.4g})"
+        else:
+            what = (
+                f"the loss grew to {loss:.4g}, more than {DIVERGENCE_FACTOR:g} "
+                f"times the first epoch's ({first:.4g})"
+            )
+        kept = (
+            "the parameters from the start of this fit were kept"
+            if self.lowest_epoch is None
+            else f"the parameters of epoch {self.lowest_epoch} (this fit's lowest "
+            f"loss, {self.lowest_loss:.4g}) were kept"
+        )
         self.reporter.end("diverged")
         warnings.warn(
-            f"Training stopped at epoch {self.est.n_iter_ + 1}: the loss became "
-            f"non-finite ({loss}). The parameters of the last finite epoch were "
-            "kept. Lower the learning rate or scale the inputs.",
+            f"Training stopped at epoch {self.est.n_iter_ + 1}: {what}; {kept}. "
+            "Lower the learning rate or scale the inputs.",
             ConvergenceWarning,
         )
         self.active = False
+        self.diverged = True
         return False
 
     def record(self, loss, norms, val_output=None, val_loss=None, seconds=0.0,
@@ -228,6 +260,9 @@ class StepwiseRun:
         """
         est = self.est
         est.n_iter_ += 1
+        self.improved = loss < self.lowest_loss
+        if self.improved:
+            self.lowest_loss, self.lowest_epoch = loss, est.n_iter_
         est.loss_ = loss
         est.t_ += self.n_samples
         est.loss_curve_.append(loss)
@@ -283,8 +318,43 @@ class StepwiseRun:
         return new_lr
 
     def finish(self, params, net_state, opt_state):
+        """Store the final parameters (numpy) on the estimator."""
+        if self.diverged and not self._outputs_finite(params, net_state):
+            warnings.warn(
+                "The parameters kept after the divergence give non-finite outputs "
+                "on the training data; the parameters from the start of this fit "
+                "were restored.",
+                ConvergenceWarning,
+            )
+            params, net_state = self.params, self.net_state
         self.est._set_params_from(params, net_state)
-        self.est._optimizer_state = _to_numpy(opt_state)
+        # Plain arrays (the leaves): a fitted estimator holds no optax types.
+        self.est._optimizer_state = [
+            np.asarray(a) for a in jax.tree_util.tree_leaves(opt_state)
+        ]
+
+    def _outputs_finite(self, params, net_state):
+        with precision(self.dtype), _devices.scope(self.devices):
+            out = predict_output(
+                _to_device(params, self.dtype), self.data["X"][: self.n_samples],
+                activation=self.net, out_activation=self.est.out_activation_,
+                state=_to_device(net_state, self.dtype),
+            )  # fmt: skip
+            return bool(jnp.all(jnp.isfinite(out)))
+
+
+def _restore_state(fresh, saved):
+    """The optimizer state from its saved leaves (``fresh``'s structure);
+    ``fresh`` when there are none or they do not fit (another solver)."""
+    if saved is None:
+        return fresh
+    leaves, treedef = jax.tree_util.tree_flatten(fresh)
+    if len(saved) != len(leaves) or any(
+        np.shape(a) != np.shape(b) or np.asarray(a).dtype != np.asarray(b).dtype
+        for a, b in zip(saved, leaves)
+    ):
+        return fresh
+    return jax.tree_util.tree_unflatten(treedef, [np.asarray(a) for a in saved])
 
 
 @jax.jit
@@ -372,6 +442,7 @@ def fit_one(run):
             return params, opt_state, net_state, loss, norm_sum / len(order), finite
 
         best = (params, net_state)
+        lowest = (params, opt_state, net_state)
         try:
             while run.active:
                 tic = time.perf_counter()
@@ -381,6 +452,7 @@ def fit_one(run):
                 )
                 loss = float(loss)
                 if not run.check_finite(loss, finite):
+                    params, opt_state, net_state = lowest
                     break
                 params, opt_state, net_state = new_params, new_opt, new_net
                 val_output = val_loss = None
@@ -392,6 +464,8 @@ def fit_one(run):
                 )  # fmt: skip
                 if run.best:
                     best = (params, net_state)
+                if run.improved:
+                    lowest = (params, opt_state, net_state)
                 if new_lr is not None:
                     opt_state = set_hyperparams(opt_state, {"learning_rate": new_lr}, dtype)
         except KeyboardInterrupt:
@@ -473,6 +547,7 @@ def fit_together(runs):
                 for k in ("X", "Y", "w")
             })  # fmt: skip
         best = (model[0], model[2])
+        lowest = model
         times = []
 
         def finish(index):
@@ -507,8 +582,8 @@ def fit_together(runs):
                 ])  # fmt: skip
                 if np.array_equal(ok, active):
                     model = new[:3]
-                else:  # diverged models keep their last finite parameters
-                    model = select(jnp.asarray(ok), new[:3], model)
+                else:  # diverged models go back to their lowest-loss epoch
+                    model = select(jnp.asarray(ok | ~active), new[:3], lowest)
                 if has_validation:
                     outs, val_losses = _validation_batched(
                         model[0], model[2], data["val_X"], data["val_Y"], data["val_w"],
@@ -529,6 +604,9 @@ def fit_together(runs):
                     best_now[i] = r.best
                     if new_lr is not None:
                         lrs[i] = new_lr
+                improved = np.array([ok[i] and r.improved for i, r in enumerate(slots)])
+                if improved.any():
+                    lowest = select(jnp.asarray(improved), model, lowest)
                 if has_validation and best_now.any():
                     best = select(jnp.asarray(best_now), (model[0], model[2]), best)
                 if lrs:
@@ -547,7 +625,9 @@ def fit_together(runs):
                         i for i, r in enumerate(slots) if real[i] and not r.active
                     ], dtype=np.int32))  # fmt: skip
                     index = np.array(going + [going[0]] * (size - len(going)), np.int32)
-                    model, best, data, reg = _take((model, best, data, reg), index)
+                    model, best, lowest, data, reg = _take(
+                        (model, best, lowest, data, reg), index
+                    )
                     slots = [slots[i] for i in index]
                     real = np.arange(size) < len(going)
                     times = []
