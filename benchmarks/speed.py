@@ -13,7 +13,8 @@ b. make_classification 100k x 100, 10 classes, 75% train, hidden (256, 128),
    batch 256, 10 epochs, tol=0: time per epoch.
 c. make_regression 50k x 50, hidden (128, 64), batch 256: time per epoch.
 d. 'lbfgs' on 20k rows of (b), 200 iterations.
-e. GridSearchCV, 12 candidates x 5 folds on load_digits.
+e. GridSearchCV, 12 candidates x 5 folds on load_digits; also skneural's
+   BatchedGridSearchCV (candidates trained together).
 f. predict throughput on 1e6 rows (the model of (b)).
 g. MNIST from ../shared/datasets/mnist (60k x 784, hidden (256, 128), 10
    epochs): skipped when the folder is absent.
@@ -48,6 +49,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 from skneural import NeuralClassifier, NeuralRegressor
+from skneural.model_selection import BatchedGridSearchCV
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "mnist"
@@ -162,10 +164,14 @@ def case_e(repeats, quick, peak):
             "learning_rate_init": [1e-3, 1e-2]}
     ours = _median(lambda: GridSearchCV(NeuralClassifier(random_state=0), grid,
                                         cv=5).fit(X, y), 1)
+    batched = _median(lambda: BatchedGridSearchCV(NeuralClassifier(random_state=0),
+                                                  grid, cv=5).fit(X, y), 1)
     sk = _median(lambda: GridSearchCV(MLPClassifier(random_state=0), grid,
                                       cv=5).fit(X, y), 1)
     return [dict(case="e GridSearchCV 12 x 5 folds, digits", skneural_fit_s=ours,
-                 sklearn_fit_s=sk, ratio_steady=sk / ours)]
+                 sklearn_fit_s=sk, ratio_steady=sk / ours),
+            dict(case="e BatchedGridSearchCV 12 x 5 folds, digits",
+                 skneural_fit_s=batched, sklearn_fit_s=sk, ratio_steady=sk / batched)]
 
 
 def case_f(repeats, quick, peak):

@@ -451,12 +451,13 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
     def _encode_targets(self, y, dtype):
         return np.asarray(y, dtype=dtype)
 
-    def _check_gradients(self, norms, first):
+    def _check_gradients(self, norms, first, epoch=None):
         """Warn (once) about exploding or vanishing gradients; True if warned."""
+        epoch = self.n_iter_ if epoch is None else epoch
         norms = np.asarray(norms, dtype=np.float64)
         if np.any(norms > GRAD_NORM_EXPLODING * np.asarray(first)):
             warnings.warn(
-                f"Exploding gradients at epoch {self.n_iter_}: layer gradient norms "
+                f"Exploding gradients at epoch {epoch}: layer gradient norms "
                 f"grew from {np.round(first, 4).tolist()} in the first epoch to "
                 f"{np.round(norms, 4).tolist()} (more than {GRAD_NORM_EXPLODING:g} "
                 "times). Lower the learning rate, scale the inputs or set clip_norm.",
@@ -465,7 +466,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             return True
         if norms[-1] > 0 and norms[0] < GRAD_NORM_VANISHING * norms[-1]:
             warnings.warn(
-                f"Vanishing gradients at epoch {self.n_iter_}: the first layer's "
+                f"Vanishing gradients at epoch {epoch}: the first layer's "
                 f"gradient norm {norms[0]:.3g} is below {GRAD_NORM_VANISHING:g} times "
                 f"the output layer's ({norms[-1]:.3g}). Try a ReLU-like activation, "
                 "batch_norm=True or fewer layers.",

@@ -33,9 +33,12 @@ The reporter does two independent things:
 import copy
 import shutil
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+import jax
 
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin
@@ -67,6 +70,28 @@ REFRESH_SECONDS = 0.1
 _BAR_WIDTH = 20
 
 _ACTIVE = ContextVar("skneural_active_reporter", default=None)
+
+# Seconds JAX spent compiling (tracing, lowering, XLA) in this thread, from
+# JAX's monitoring events: the verbose summary shows a fit's share.
+_COMPILE_EVENTS = (
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
+_compile_seconds = threading.local()
+
+
+def _on_duration(event, duration, **kwargs):
+    if event in _COMPILE_EVENTS:
+        _compile_seconds.total = compile_seconds() + duration
+
+
+def compile_seconds():
+    """Seconds JAX has spent compiling in this thread so far."""
+    return getattr(_compile_seconds, "total", 0.0)
+
+
+jax.monitoring.register_event_duration_secs_listener(_on_duration)
 
 
 def active_reporter():
@@ -149,6 +174,7 @@ class FitReporter:
         self.reason = None
         self.stop_requested = False
         self._start = self._last_time = time.perf_counter()
+        self._compile_start = compile_seconds()
         self._last_draw = -float("inf")
         self._line = ""  # the terminal line drawn last (bar mode)
         self._last = None  # (n, loss, validation score) of the last epoch
@@ -368,6 +394,11 @@ class FitReporter:
             f"{self.unit}{'s' if self.n_reported != 1 else ''} in "
             f"{_format_seconds(elapsed)}"
         )
+        compiling = compile_seconds() - self._compile_start
+        if compiling > 0:
+            # Programs compiled by this fit; later fits with the same shapes
+            # (and the same static settings) reuse them.
+            text += f" (compilation {compiling:.2f}s)"
         if self._last is not None:
             text += f", loss = {self._last[1]:.8f}"
             if self._last[2] is not None:

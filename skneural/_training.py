@@ -211,7 +211,7 @@ class StepwiseRun:
         seed = self.rng.randint(np.iinfo(np.int32).max) if self.net.stochastic else 0
         return order, seed
 
-    def check_finite(self, loss, finite):
+    def check_finite(self, loss, finite, norms=None):
         """False (with a ConvergenceWarning) when the epoch diverged.
 
         Diverged: the loss or the parameters are not finite, or the loss grew
@@ -240,6 +240,12 @@ class StepwiseRun:
             f"loss, {self.lowest_loss:.4g}) were kept"
         )
         self.reporter.end("diverged")
+        norms = None if norms is None else np.asarray(norms, dtype=np.float64)
+        if (not self.warned and norms is not None and np.isfinite(norms).all()
+                and self.est.grad_norm_curve_ and self.est.n_iter_):  # fmt: skip
+            # The diverging epoch's gradients tell why.
+            first = self.est.grad_norm_curve_[-self.est.n_iter_]
+            self.warned = self.est._check_gradients(norms, first, self.est.n_iter_ + 1)
         warnings.warn(
             f"Training stopped at epoch {self.est.n_iter_ + 1}: {what}; {kept}. "
             "Lower the learning rate or scale the inputs.",
@@ -451,7 +457,7 @@ def fit_one(run):
                     params, opt_state, net_state, order, seed
                 )
                 loss = float(loss)
-                if not run.check_finite(loss, finite):
+                if not run.check_finite(loss, finite, norms):
                     params, opt_state, net_state = lowest
                     break
                 params, opt_state, net_state = new_params, new_opt, new_net
@@ -577,7 +583,8 @@ def fit_together(runs):
                 )  # fmt: skip
                 losses, norms, finite = (np.asarray(a) for a in new[3:])
                 ok = np.array([
-                    r.check_finite(float(losses[i]), finite[i]) if active[i] else False
+                    r.check_finite(float(losses[i]), finite[i], norms[i]) if active[i]
+                    else False
                     for i, r in enumerate(slots)
                 ])  # fmt: skip
                 if np.array_equal(ok, active):

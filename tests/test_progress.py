@@ -418,3 +418,16 @@ def test_user_guide_examples_run():
     result = doctest.testfile(str(path), module_relative=False)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_verbose_summary_shows_compilation_time_of_new_programs(iris, capsys):
+    """verbose=2: the summary gives the compilation time when the fit compiled
+    programs, and nothing when a later fit of the same shapes reuses them."""
+    X, y = iris
+    params = dict(hidden_layer_sizes=(13, 3), max_iter=3, verbose=2, random_state=0)
+    clf(**params).fit(X, y)
+    first = capsys.readouterr().out
+    match = re.search(r"\(compilation ([0-9.]+)s\)", first)
+    assert match and float(match.group(1)) > 0
+    clf(**params).fit(X, y)
+    assert "compilation" not in capsys.readouterr().out

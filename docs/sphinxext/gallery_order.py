@@ -14,6 +14,7 @@ ORDER = [
     "plot_solver_comparison.py",
     "plot_regularization.py",
     "plot_progress_callbacks.py",
+    "plot_batched_search.py",
     "plot_digits.py",
     "plot_first_layer_weights.py",
     "plot_coffee_price.py",
