@@ -165,7 +165,7 @@ def case_e(repeats, quick, peak):
     ours = _median(lambda: GridSearchCV(NeuralClassifier(random_state=0), grid,
                                         cv=5).fit(X, y), 1)
     batched = _median(lambda: BatchedGridSearchCV(NeuralClassifier(random_state=0),
-                                                  grid, cv=5).fit(X, y), 1)
+                                                  grid, cv=5, batched=True).fit(X, y), 1)
     sk = _median(lambda: GridSearchCV(MLPClassifier(random_state=0), grid,
                                       cv=5).fit(X, y), 1)
     return [dict(case="e GridSearchCV 12 x 5 folds, digits", skneural_fit_s=ours,

@@ -22,20 +22,25 @@ for example an ensemble over random seeds.
 import inspect
 import time
 
+import jax
+import numpy as np
+
 from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params
 
+from . import _devices
 from ._batched import prefit, train_batched
 from ._estimators import BaseNeural
 
 __all__ = ["BatchedGridSearchCV", "BatchedRandomizedSearchCV", "fit_batched"]
 
 
-def fit_batched(estimators, X, y, sample_weight=None):
+def fit_batched(estimators, X, y, sample_weight=None, *, batched="auto"):
     """Fit several skneural estimators on the same data, together.
 
     Estimators with a stepwise solver that share an architecture, a solver
@@ -56,6 +61,13 @@ def fit_batched(estimators, X, y, sample_weight=None):
         Targets.
     sample_weight : array-like of shape (n_samples,), default=None
         Sample weights.
+    batched : {'auto', True, False}, default='auto'
+        Whether to train together: True always, False never (one fit after
+        another), 'auto' when the estimators compute on an accelerator (GPU,
+        TPU). On a CPU a stack of small models costs as much per model as
+        fitting them one by one, and its compilation and lockstep (models
+        that stopped wait for the others) make it slower overall: see
+        :ref:`batched_search`.
 
     Returns
     -------
@@ -71,7 +83,8 @@ def fit_batched(estimators, X, y, sample_weight=None):
     >>> X, y = load_iris(return_X_y=True)
     >>> base = NeuralClassifier(hidden_layer_sizes=(16,), max_iter=50)
     >>> ensemble = fit_batched(
-    ...     [clone(base).set_params(random_state=s) for s in range(5)], X, y)
+    ...     [clone(base).set_params(random_state=s) for s in range(5)], X, y,
+    ...     batched=True)
     >>> len({round(m.loss_, 6) for m in ensemble})
     5
     """
@@ -82,11 +95,25 @@ def fit_batched(estimators, X, y, sample_weight=None):
                 "fit_batched fits skneural estimators; got "
                 f"{type(est).__name__}. Use a loop of fit calls for others."
             )
-    fitted = train_batched([(est, X, y, sample_weight) for est in estimators])
+    jobs = [(est, X, y, sample_weight) for est in estimators if _batch(est, batched)]
+    done_by_id = {id(job[0]): est for job, est in zip(jobs, train_batched(jobs))}
+    fitted = [done_by_id.get(id(est)) for est in estimators]
     for est, done in zip(estimators, fitted):
         if done is None:
             est.fit(X, y, sample_weight=sample_weight)
     return estimators
+
+
+def _batch(est, batched):
+    """Whether ``est`` is trained in a batch under the ``batched`` setting."""
+    if batched != "auto":
+        return bool(batched)
+    try:
+        devices = _devices.resolve(est.device)
+    except (ValueError, TypeError):
+        return False  # its own fit reports the error
+    device = devices[0] if devices else jax.devices()[0]
+    return device.platform != "cpu"
 
 
 class _BatchedSearchMixin:
@@ -131,6 +158,15 @@ class _BatchedSearchMixin:
         self._batched_input = (X, y, groups, params)
         self.n_batched_fits_ = 0
         self.batched_fit_time_ = 0.0
+        final = self.estimator
+        if isinstance(final, Pipeline):
+            final = final.steps[-1][1]
+        if not (isinstance(final, BaseNeural) and _batch(final, self.batched)):
+            self._batched_input = None
+            try:
+                return super().fit(X, y, groups=groups, **params)
+            finally:
+                del self._batched_input
         try:
             # Workers of other processes would not see the trained states.
             with parallel_config(backend="threading"):
@@ -140,6 +176,8 @@ class _BatchedSearchMixin:
 
     def _run_search(self, evaluate_candidates, **kwargs):
         def evaluate(candidate_params, cv=None, *args, **kw):
+            if self._batched_input is None:  # not batching
+                return evaluate_candidates(candidate_params, cv, *args, **kw)
             candidate_params = list(candidate_params)
             tic = time.perf_counter()
             with prefit(self._jobs(candidate_params, cv)) as n_fitted:
@@ -182,8 +220,8 @@ class _BatchedSearchMixin:
 
 
 _NOTE = """
-    The candidates are trained together by this process, whatever
-    ``n_jobs`` is: all fits of a stepwise solver with the same architecture,
+    With batching on (``batched``), the candidates are trained together by
+    this process, whatever ``n_jobs`` is: all fits of a stepwise solver with the same architecture,
     solver type, batch size and dtype run in one compiled program, which steps
     every model at once (``jax.vmap``). Whole-batch solvers ('lbfgs', 'cg',
     'lm'...) and other estimators are fitted one by one, as in scikit-learn's
@@ -206,6 +244,33 @@ _ATTRIBUTES = """
 
 
 class BatchedGridSearchCV(_BatchedSearchMixin, GridSearchCV):
+    _parameter_constraints = {
+        **GridSearchCV._parameter_constraints,
+        "batched": [StrOptions({"auto"}), "boolean"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        param_grid,
+        *,
+        scoring=None,
+        n_jobs=None,
+        refit=True,
+        cv=None,
+        verbose=0,
+        pre_dispatch="2*n_jobs",
+        error_score=np.nan,
+        return_train_score=False,
+        batched="auto",
+    ):
+        super().__init__(
+            estimator, param_grid, scoring=scoring, n_jobs=n_jobs, refit=refit,
+            cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
+            error_score=error_score, return_train_score=return_train_score,
+        )  # fmt: skip
+        self.batched = batched
+
     __doc__ = (
         """Exhaustive search over a parameter grid, the candidates trained together.
 
@@ -225,6 +290,10 @@ class BatchedGridSearchCV(_BatchedSearchMixin, GridSearchCV):
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, \
 return_train_score
         As in :class:`~sklearn.model_selection.GridSearchCV`.
+    batched : {'auto', True, False}, default='auto'
+        Whether to train the candidates together: True always, False never
+        (the search is then scikit-learn's), 'auto' when the estimator
+        computes on an accelerator (GPU, TPU). See :func:`fit_batched`.
 
     Attributes
     ----------
@@ -248,6 +317,7 @@ scorer_, n_splits_, refit_time_, multimetric_
     >>> search = BatchedGridSearchCV(
     ...     NeuralClassifier(hidden_layer_sizes=(16,), max_iter=50, random_state=0),
     ...     {"alpha": [1e-4, 1e-2], "learning_rate_init": [1e-3, 1e-2]}, cv=3,
+    ...     batched=True,
     ... ).fit(X, y)
     >>> search.n_batched_fits_
     12
@@ -256,6 +326,36 @@ scorer_, n_splits_, refit_time_, multimetric_
 
 
 class BatchedRandomizedSearchCV(_BatchedSearchMixin, RandomizedSearchCV):
+    _parameter_constraints = {
+        **RandomizedSearchCV._parameter_constraints,
+        "batched": [StrOptions({"auto"}), "boolean"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        param_distributions,
+        *,
+        n_iter=10,
+        scoring=None,
+        n_jobs=None,
+        refit=True,
+        cv=None,
+        verbose=0,
+        pre_dispatch="2*n_jobs",
+        random_state=None,
+        error_score=np.nan,
+        return_train_score=False,
+        batched="auto",
+    ):
+        super().__init__(
+            estimator, param_distributions, n_iter=n_iter, scoring=scoring,
+            n_jobs=n_jobs, refit=refit, cv=cv, verbose=verbose,
+            pre_dispatch=pre_dispatch, random_state=random_state,
+            error_score=error_score, return_train_score=return_train_score,
+        )  # fmt: skip
+        self.batched = batched
+
     __doc__ = (
         """Randomized search over parameters, the candidates trained together.
 
@@ -275,6 +375,10 @@ class BatchedRandomizedSearchCV(_BatchedSearchMixin, RandomizedSearchCV):
     n_iter, scoring, n_jobs, refit, cv, verbose, pre_dispatch, random_state, \
 error_score, return_train_score
         As in :class:`~sklearn.model_selection.RandomizedSearchCV`.
+    batched : {'auto', True, False}, default='auto'
+        Whether to train the candidates together: True always, False never
+        (the search is then scikit-learn's), 'auto' when the estimator
+        computes on an accelerator (GPU, TPU). See :func:`fit_batched`.
 
     Attributes
     ----------
@@ -298,6 +402,7 @@ scorer_, n_splits_, refit_time_, multimetric_
     >>> search = BatchedRandomizedSearchCV(
     ...     NeuralClassifier(hidden_layer_sizes=(16,), max_iter=50, random_state=0),
     ...     {"alpha": loguniform(1e-5, 1e-1)}, n_iter=4, cv=3, random_state=0,
+    ...     batched=True,
     ... ).fit(X, y)
     >>> search.n_batched_fits_
     12

@@ -6,6 +6,7 @@ parameters (float64: to rounding), same number of epochs, same curves.
 
 import warnings
 
+import jax
 import numpy as np
 import pytest
 from scipy.stats import loguniform
@@ -80,7 +81,8 @@ def test_fit_batched_equals_one_by_one(digits, case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         alone = [clone(base).set_params(**p).fit(X, y) for p in CASES[case]]
-        together = fit_batched([clone(base).set_params(**p) for p in CASES[case]], X, y)
+        together = fit_batched([clone(base).set_params(**p) for p in CASES[case]], X, y,
+                               batched=True)
     for a, b in zip(alone, together):
         _assert_same_fit(a, b)
         np.testing.assert_array_equal(a.predict(X), b.predict(X))
@@ -95,7 +97,8 @@ def test_fit_batched_regressor_with_sample_weight_float32():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         alone = [clone(base).set_params(**p).fit(X, y, sample_weight=w) for p in params]
-        together = fit_batched([clone(base).set_params(**p) for p in params], X, y, w)
+        together = fit_batched([clone(base).set_params(**p) for p in params], X, y, w,
+                               batched=True)
     for a, b in zip(alone, together):
         _assert_same_fit(a, b, rtol=1e-4, atol=1e-5)
 
@@ -112,7 +115,7 @@ def test_fit_batched_mixed_solvers_and_architectures(digits):
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fitted = fit_batched([clone(e) for e in estimators], X, y)
+        fitted = fit_batched([clone(e) for e in estimators], X, y, batched=True)
         for est, got in zip(estimators, fitted):
             _assert_same_fit(est.fit(X, y), got, rtol=1e-4, atol=1e-5)
 
@@ -131,7 +134,8 @@ def test_batched_fits_stop_separately(digits):
     base = NeuralClassifier(hidden_layer_sizes=(8,), random_state=0, tol=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fitted = fit_batched([clone(base).set_params(**p) for p in params], X, y)
+        fitted = fit_batched([clone(base).set_params(**p) for p in params], X, y,
+                             batched=True)
     assert [m.n_iter_ for m in fitted] == [3, 12, 7]
 
 
@@ -143,7 +147,8 @@ def test_batched_divergence_keeps_last_finite_epoch(digits):
               dict(solver=SGD(learning_rate=1e-3, momentum=0.9))]  # fmt: skip
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        fitted = fit_batched([clone(base).set_params(**p) for p in params], X, y)
+        fitted = fit_batched([clone(base).set_params(**p) for p in params], X, y,
+                             batched=True)
     assert any("non-finite" in str(w.message) for w in record)
     diverged, fine = fitted
     assert diverged.n_iter_ < 6 and fine.n_iter_ == 6
@@ -159,7 +164,7 @@ def test_batched_grid_search_equals_grid_search(digits):
             "hidden_layer_sizes": [(8,), (16,)]}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = BatchedGridSearchCV(est, grid, cv=3, return_train_score=True).fit(X, y)
+        ours = BatchedGridSearchCV(est, grid, cv=3, return_train_score=True, batched=True).fit(X, y)
         ref = GridSearchCV(est, grid, cv=3, return_train_score=True).fit(X, y)
     assert ours.n_batched_fits_ == 8 * 3
     assert ours.batched_fit_time_ > 0
@@ -178,7 +183,7 @@ def test_batched_randomized_search_pipeline_and_scoring(digits):
     kw = dict(n_iter=4, cv=2, random_state=0, scoring="neg_log_loss")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = BatchedRandomizedSearchCV(pipe, dist, **kw).fit(X, y)
+        ours = BatchedRandomizedSearchCV(pipe, dist, batched=True, **kw).fit(X, y)
         ref = RandomizedSearchCV(pipe, dist, **kw).fit(X, y)
     assert ours.n_batched_fits_ == 8
     np.testing.assert_allclose(
@@ -195,7 +200,7 @@ def test_batched_search_with_sample_weight_and_whole_batch_solver(digits):
     grid = {"solver": ["adam", "lbfgs"], "alpha": [1e-4, 1e-1]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = BatchedGridSearchCV(est, grid, cv=2).fit(X, y, sample_weight=w)
+        ours = BatchedGridSearchCV(est, grid, cv=2, batched=True).fit(X, y, sample_weight=w)
         ref = GridSearchCV(est, grid, cv=2).fit(X, y, sample_weight=w)
     assert ours.n_batched_fits_ == 4  # the adam ones; lbfgs fits one by one
     np.testing.assert_allclose(
@@ -210,7 +215,7 @@ def test_batched_search_reports_bad_candidates_like_grid_search(digits):
     with pytest.raises(ValueError, match="alpha"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            BatchedGridSearchCV(est, grid, cv=2, error_score="raise").fit(X, y)
+            BatchedGridSearchCV(est, grid, cv=2, error_score="raise", batched=True).fit(X, y)
     assert not batched._PREFIT
 
 
@@ -246,7 +251,41 @@ def test_shrinking_the_stack_keeps_every_model_exact(digits, monkeypatch, early_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         alone = [clone(base).set_params(**p).fit(X, y) for p in params]
-        together = fit_batched([clone(base).set_params(**p) for p in params], X, y)
+        together = fit_batched([clone(base).set_params(**p) for p in params], X, y,
+                               batched=True)
     assert (8, 4) in shrinks and (4, 2) in shrinks  # 8 -> 4 -> 2 -> 1 models
     for a, b in zip(alone, together):
         _assert_same_fit(a, b)
+
+
+def test_auto_batches_only_on_accelerators(digits, monkeypatch):
+    """batched='auto': on a CPU the fits run one by one (a stack of small
+    models is no cheaper there); on an accelerator they are batched."""
+    import skneural.model_selection as ms
+
+    X, y = digits
+    est = NeuralClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    grid = {"alpha": [1e-4, 1e-2]}
+    batch = ms._batch
+    assert batch(est, "auto") == (jax.devices()[0].platform != "cpu")
+    assert batch(est, True) and not batch(est, False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cpu = BatchedGridSearchCV(est, grid, cv=2).fit(X, y)
+        assert cpu.n_batched_fits_ == 0
+        off = BatchedGridSearchCV(est, grid, cv=2, batched=False).fit(X, y)
+        assert off.n_batched_fits_ == 0
+        monkeypatch.setattr(ms, "_batch", lambda est, batched: batched != False)  # noqa: E712
+        accelerated = BatchedGridSearchCV(est, grid, cv=2).fit(X, y)
+        assert accelerated.n_batched_fits_ == 4
+    np.testing.assert_allclose(
+        cpu.cv_results_["mean_test_score"], accelerated.cv_results_["mean_test_score"],
+        rtol=1e-5,
+    )
+
+
+def test_batched_search_parameters_are_searchable_and_validated(digits):
+    search = BatchedGridSearchCV(NeuralClassifier(), {"alpha": [1e-4]}, batched=True)
+    assert clone(search).get_params()["batched"] is True
+    with pytest.raises(ValueError, match="batched"):
+        BatchedGridSearchCV(NeuralClassifier(), {"alpha": [1e-4]}, batched="x").fit(*digits)
