@@ -328,6 +328,12 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                     "warm_start and partial_fit need the architecture of the "
                     f"previous fit: layer shapes {expected}, now {got}."
                 )
+        if self.clip_norm is not None and getattr(solver, "clip_norm", None) is not None:
+            raise ValueError(
+                f"clip_norm is set both on the estimator ({self.clip_norm}) and on "
+                f"its solver ({solver.clip_norm}); both clip the same gradient. Set "
+                "one of them."
+            )
         if not isinstance(solver, (StepwiseSolver, WholeBatchSolver)):
             raise TypeError(
                 "solver must be a name, a StepwiseSolver, a WholeBatchSolver or an "
@@ -829,7 +835,8 @@ _COMMON_PARAMS_DOC = """
     clip_norm : float or None, default=None
         Clip each minibatch gradient to this global norm before the solver's
         update (``g <- g * clip_norm / ||g||`` when ``||g|| > clip_norm``).
-        Stepwise solvers only.
+        Stepwise solvers only. The solver objects' own ``clip_norm`` does the
+        same; setting both is an error.
 
     init : {'glorot_uniform', 'glorot_normal', 'he_uniform', 'he_normal', \
 'lecun_normal', 'orthogonal'}, default='glorot_uniform'

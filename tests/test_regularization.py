@@ -220,6 +220,14 @@ def test_clip_norm_caps_the_step(iris):
     assert np.linalg.norm(moved.grad_norm_curve_[0]) > 0.01  # recorded unclipped
     with pytest.raises(ValueError, match="clip_norm"):
         NeuralClassifier(solver="lbfgs", clip_norm=1.0).fit(X, y)
+    # The solver object's clip_norm clips the same step; both at once is an error.
+    via_solver = NeuralClassifier(
+        solver=SGD(learning_rate=0.5, momentum=0.0, clip_norm=0.01), **common
+    ).fit(X, y)
+    for a, b in zip(via_solver.coefs_, moved.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    with pytest.raises(ValueError, match="both on the estimator"):
+        NeuralClassifier(solver=SGD(clip_norm=1.0), clip_norm=1.0).fit(X, y)
 
 
 # ---------------------------------------------------------------- diagnostics
