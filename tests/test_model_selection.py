@@ -156,8 +156,18 @@ def test_batched_divergence_keeps_last_finite_epoch(digits):
     assert np.isfinite(diverged.predict_proba(X)).all()
 
 
-def test_batched_grid_search_equals_grid_search(digits):
+def test_batched_grid_search_equals_grid_search(digits, monkeypatch):
+    from skneural._estimators import BaseNeural
+
     X, y = digits
+    trainings = []
+    real_fit = BaseNeural._fit
+
+    def counted(self, *args, **kwargs):
+        trainings.append(self.get_params()["hidden_layer_sizes"])
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseNeural, "_fit", counted)
     est = NeuralClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0,
                            dtype="float64")  # fmt: skip
     grid = {"alpha": [1e-4, 1e-2], "learning_rate_init": [1e-3, 1e-2],
@@ -167,6 +177,9 @@ def test_batched_grid_search_equals_grid_search(digits):
         ours = BatchedGridSearchCV(est, grid, cv=3, return_train_score=True, batched=True).fit(X, y)
         ref = GridSearchCV(est, grid, cv=3, return_train_score=True).fit(X, y)
     assert ours.n_batched_fits_ == 8 * 3
+    # Every fit of the batched search took its trained state: the only
+    # training through ``fit`` was the refit (the plain search trained 25).
+    assert len(trainings) == 1 + 8 * 3 + 1
     assert ours.batched_fit_time_ > 0
     for key in ("mean_test_score", "std_test_score", "mean_train_score"):
         np.testing.assert_allclose(ours.cv_results_[key], ref.cv_results_[key])
