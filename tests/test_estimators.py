@@ -393,6 +393,26 @@ def test_numeric_hyperparameters_do_not_recompile(iris):
     assert run_epoch._cache_size() == before
 
 
+def test_compiled_program_is_reused_across_fits(iris):
+    """warm_start, partial_fit, clones in cross-validation and a search over
+    numeric parameters reuse the program of the first fit (same architecture
+    and padded batch shape): no compilation after it."""
+    X, y = iris
+    est = NeuralClassifier(hidden_layer_sizes=(7,), max_iter=3, batch_size=40,
+                           random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cross_val_score(est, X, y, cv=5)  # 120 training rows per fold
+        before = run_epoch._cache_size()
+        cross_val_score(est, X, y, cv=5)
+        GridSearchCV(est, {"alpha": [1e-3, 1e-1], "learning_rate_init": [1e-3, 1e-2]},
+                     cv=5, refit=False).fit(X, y)  # fmt: skip
+        warm = clone(est).set_params(warm_start=True).fit(X[:120], y[:120])
+        warm.fit(X[:120], y[:120])
+        warm.partial_fit(X[:120], y[:120])
+    assert run_epoch._cache_size() == before
+
+
 def test_invalid_solver_type_is_rejected(iris):
     X, y = iris
     with pytest.raises(ValueError, match="solver"):
