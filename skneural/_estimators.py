@@ -536,6 +536,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             activation=net,
             loss=self._loss_name,
             dtype=dtype,
+            sharding=_devices.batch_sharding(_devices.resolve(self.device)),
         )
         x0 = np.asarray(ravel(params), dtype=np.float64)
         try:

@@ -25,6 +25,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
 
 from ._activations import OUTPUT_ACTIVATIONS
 from ._losses import LOSSES
@@ -205,6 +206,10 @@ class Problem:
         Names in the activation and loss registries.
     dtype : numpy dtype
         Compute precision.
+    sharding : jax.sharding.NamedSharding or None
+        Data parallel: the objective, its gradient and Hessian-vector
+        products split the rows across these devices (the residuals and
+        Jacobian of least-squares solvers stay on one device).
 
     Attributes
     ----------
@@ -215,7 +220,7 @@ class Problem:
     """
 
     def __init__(self, X, Y, w, alpha, *, shapes, activation, loss, dtype, l1=0.0,
-                 entropy=0.0):  # fmt: skip
+                 entropy=0.0, sharding=None):  # fmt: skip
         self.dtype = np.dtype(dtype)
         self.shapes = shapes
         self.activation = activation
@@ -228,6 +233,21 @@ class Problem:
             self.data = tuple(
                 jnp.asarray(a, dtype=self.dtype) for a in (X, Y, w, alpha, l1, entropy)
             )
+            # What the objective, gradient and Hessian-vector products see:
+            # with ``sharding`` (data parallel), the rows split across the
+            # devices, padded with zero-weight rows (which the weighted
+            # objective ignores) to a multiple of their number.
+            self._objective_data = self.data
+            if sharding is not None:
+                pad = -self.n_samples % sharding.mesh.size
+                rows = [
+                    np.concatenate([np.asarray(a), np.zeros((pad,) + a.shape[1:], a.dtype)])
+                    for a in self.data[:3]
+                ]
+                replicated = NamedSharding(sharding.mesh, PartitionSpec())
+                self._objective_data = tuple(jax.device_put(rows, sharding)) + tuple(
+                    jax.device_put(self.data[3:], replicated)
+                )
 
     @property
     def _static(self):
@@ -237,7 +257,7 @@ class Problem:
         """Objective and gradient at ``x``; ``(inf, 0)`` where not finite."""
         with precision(self.dtype):
             value, grad = flat_value_and_grad(
-                jnp.asarray(x, dtype=self.dtype), *self.data, **self._static
+                jnp.asarray(x, dtype=self.dtype), *self._objective_data, **self._static
             )
         value, grad = float(value), np.asarray(grad, dtype=np.float64)
         if not (np.isfinite(value) and np.isfinite(grad).all()):
@@ -252,7 +272,7 @@ class Problem:
             out = flat_hvp(
                 jnp.asarray(x, dtype=self.dtype),
                 jnp.asarray(v, dtype=self.dtype),
-                *self.data,
+                *self._objective_data,
                 **self._static,
             )
         return np.asarray(out, dtype=np.float64)

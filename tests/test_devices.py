@@ -105,6 +105,29 @@ DATA_PARALLEL = textwrap.dedent(
     with precision(np.float64):
         hlo = real.lower(*args, **kwargs).compile().as_text()
     assert "all-reduce" in hlo, "no cross-device reduction in the program"
+
+    # Whole-batch solvers: the objective's rows are split across the devices
+    # (1797 rows: one zero-weight padding row), the same iterates.
+    from skneural._objective import Problem, flat_value_and_grad
+    for solver in ("lbfgs", "trust-ncg"):
+        kw = dict(solver=solver, max_iter=15, random_state=0, hidden_layer_sizes=(20,))
+        one = NeuralClassifier(device="cpu:0", **kw).fit(X, y)
+        two = NeuralClassifier(device=["all"], **kw).fit(X, y)
+        assert one.n_iter_ == two.n_iter_
+        np.testing.assert_allclose(one.loss_curve_, two.loss_curve_, rtol=1e-9)
+        for a, b in zip(one.coefs_, two.coefs_):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+    from skneural._devices import batch_sharding
+    from skneural._objective import ravel, shapes_of
+    params = one._params()
+    problem = Problem(X, np.eye(10)[y], np.ones(len(y)), 1e-4, shapes=shapes_of(params),
+                      activation="relu", loss="log_loss", dtype=np.float64,
+                      sharding=batch_sharding(jax.devices()))
+    with precision(np.float64):
+        x = np.asarray(ravel(params), dtype=np.float64)
+        hlo = flat_value_and_grad.lower(x, *problem._objective_data,
+                                        **problem._static).compile().as_text()
+    assert "all-reduce" in hlo
     print("ok")
     """
 )
