@@ -799,10 +799,10 @@ _COMMON_PARAMS_DOC = """
         GPU or TPU if there is one, else the CPU), a platform ('cpu', 'gpu',
         'tpu') or one device of it ('gpu:1'). A list of devices
         (``['gpu:0', 'gpu:1']``, or ``['all']`` for every device of the
-        default platform) trains data-parallel: each minibatch is split
-        across the devices, the parameters are replicated and the gradients
-        summed across them, with the same result as on one device up to
-        rounding. Fitted attributes are numpy arrays whatever the device, so
+        default platform) trains data-parallel: each minibatch (for
+        whole-batch solvers, the whole data) is split across the devices,
+        the parameters are replicated and the gradients summed across them,
+        with the same result as on one device up to rounding. Fitted attributes are numpy arrays whatever the device, so
         a model trained on a GPU predicts on a machine without one.
 
     dropout : float or list of float, default=0.0
