@@ -25,9 +25,9 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec
 
 from ._activations import OUTPUT_ACTIVATIONS
+from ._devices import replicated
 from ._losses import LOSSES
 from ._network import apply, as_net, forward
 
@@ -241,12 +241,11 @@ class Problem:
             if sharding is not None:
                 pad = -self.n_samples % sharding.mesh.size
                 rows = [
-                    np.concatenate([np.asarray(a), np.zeros((pad,) + a.shape[1:], a.dtype)])
+                    np.pad(np.asarray(a), [(0, pad)] + [(0, 0)] * (a.ndim - 1))
                     for a in self.data[:3]
-                ]
-                replicated = NamedSharding(sharding.mesh, PartitionSpec())
+                ]  # fmt: skip
                 self._objective_data = tuple(jax.device_put(rows, sharding)) + tuple(
-                    jax.device_put(self.data[3:], replicated)
+                    jax.device_put(self.data[3:], replicated(sharding))
                 )
 
     @property

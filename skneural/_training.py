@@ -120,7 +120,8 @@ class StepwiseRun:
             self.validation = dict(
                 X=_pad_rows(X_val, X_val.shape[0], dtype),
                 Y=Y_val,
-                w=np.ones(len(Y_val), dtype) if sw_val is None else sw_val.astype(dtype),
+                w=(np.ones(len(Y_val), dtype) if sw_val is None
+                   else sw_val.astype(dtype)),  # fmt: skip
                 y=y_val,
                 sample_weight=sw_val,
             )
@@ -196,7 +197,8 @@ class StepwiseRun:
         shapes = [(p["W"].shape, tuple(sorted(p))) for p in self.params]
         return (
             self.static["tx"], self.net, self.static["loss"], np.dtype(self.dtype).str,
-            self.batch_size, repr(shapes), self.data["X"].shape[1:], self.data["Y"].shape[1:],
+            self.batch_size, repr(shapes), self.data["X"].shape[1:],
+            self.data["Y"].shape[1:],
             repr(jax.tree_util.tree_structure(self.opt_state)),
             repr(jax.tree_util.tree_structure(self.net_state)),
             self.validation is not None,
@@ -207,7 +209,8 @@ class StepwiseRun:
         """The epoch's minibatch order (n_batches, batch_size) and seed."""
         if self.est.shuffle:
             self.sample_idx = self.sample_idx[self.rng.permutation(self.n_samples)]
-        order = np.concatenate([self.sample_idx, self.padding]).reshape(-1, self.batch_size)
+        order = np.concatenate([self.sample_idx, self.padding])
+        order = order.reshape(-1, self.batch_size)
         seed = self.rng.randint(np.iinfo(np.int32).max) if self.net.stochastic else 0
         return order, seed
 
@@ -371,14 +374,11 @@ def _set_lr(opt_state, lr):
 
 
 def _validation(params, net_state, run):
+    """Validation output (numpy) and objective of one run's parameters."""
     v = run.validation
-    out = predict_output(
-        params, v["X"], activation=run.net, out_activation=run.est.out_activation_,
-        state=net_state,
-    )  # fmt: skip
-    loss = inference_objective(
-        params, net_state, v["X"], v["Y"], v["w"], run.reg["alpha"], run.reg["l1"],
-        run.reg["entropy"], activation=run.net, loss=run.static["loss"],
+    out, loss = _validation_one(
+        params, net_state, v["X"], v["Y"], v["w"], run.reg, net=run.net,
+        loss=run.static["loss"], out_activation=run.est.out_activation_,
     )  # fmt: skip
     return np.asarray(out), float(loss)
 
@@ -435,7 +435,9 @@ def fit_one(run):
             total, norm_sum, finite = 0.0, 0.0, True
             for start in range(0, len(order), chunk):
                 idx = order[start : start + chunk]
-                rows = {k: put(jnp.asarray(v[idx.ravel()])) for k, v in run.data.items()}
+                rows = {
+                    k: put(jnp.asarray(v[idx.ravel()])) for k, v in run.data.items()
+                }
                 local = np.arange(idx.size, dtype=np.int32).reshape(idx.shape)
                 params, opt_state, net_state, loss, norms, ok = run_epoch(
                     params, opt_state, net_state, local, seed, **rows, reg=reg,
@@ -473,7 +475,9 @@ def fit_one(run):
                 if run.improved:
                     lowest = (params, opt_state, net_state)
                 if new_lr is not None:
-                    opt_state = set_hyperparams(opt_state, {"learning_rate": new_lr}, dtype)
+                    opt_state = set_hyperparams(
+                        opt_state, {"learning_rate": new_lr}, dtype
+                    )
         except KeyboardInterrupt:
             run.reporter.end("interrupted")
             warnings.warn("Training interrupted by user.")
@@ -483,7 +487,9 @@ def fit_one(run):
 
 
 def _stack(trees):
-    return jax.tree_util.tree_map(lambda *a: np.stack([np.asarray(x) for x in a]), *trees)
+    return jax.tree_util.tree_map(
+        lambda *a: np.stack([np.asarray(x) for x in a]), *trees
+    )
 
 
 def _unstack(tree, i):
@@ -549,7 +555,9 @@ def fit_together(runs):
         if has_validation:
             n_val = max(len(r.validation["Y"]) for r in runs)
             data.update({
-                "val_" + k: jnp.asarray(_padded_stack([r.validation[k] for r in runs], n_val))
+                "val_" + k: jnp.asarray(
+                    _padded_stack([r.validation[k] for r in runs], n_val)
+                )
                 for k in ("X", "Y", "w")
             })  # fmt: skip
         best = (model[0], model[2])
@@ -607,7 +615,9 @@ def fit_together(runs):
                     if has_validation:
                         v_out = outs[i, : len(r.validation["Y"])]
                         v_loss = val_losses[i]
-                    new_lr = r.record(float(losses[i]), norms[i], v_out, v_loss, seconds)
+                    new_lr = r.record(
+                        float(losses[i]), norms[i], v_out, v_loss, seconds
+                    )
                     best_now[i] = r.best
                     if new_lr is not None:
                         lrs[i] = new_lr

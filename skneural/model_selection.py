@@ -24,7 +24,6 @@ import time
 
 import jax
 import numpy as np
-
 from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
@@ -116,8 +115,15 @@ def _batch(est, batched):
     return device.platform != "cpu"
 
 
+def _final_estimator(est):
+    """The estimator a pipeline ends in (``est`` itself otherwise)."""
+    return est.steps[-1][1] if isinstance(est, Pipeline) else est
+
+
 class _BatchedSearchMixin:
     """Trains a search's candidates together before scikit-learn scores them."""
+
+    _batched_constraint = {"batched": [StrOptions({"auto"}), "boolean"]}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -158,9 +164,7 @@ class _BatchedSearchMixin:
         self._batched_input = (X, y, groups, params)
         self.n_batched_fits_ = 0
         self.batched_fit_time_ = 0.0
-        final = self.estimator
-        if isinstance(final, Pipeline):
-            final = final.steps[-1][1]
+        final = _final_estimator(self.estimator)
         if not (isinstance(final, BaseNeural) and _batch(final, self.batched)):
             self._batched_input = None
             try:
@@ -192,10 +196,7 @@ class _BatchedSearchMixin:
         X, y, groups, params = self._batched_input
         cv = cv or self._checked_cv_orig
         splits = list(cv.split(X, y, groups=groups))
-        final = self.estimator
-        if isinstance(final, Pipeline):
-            final = final.steps[-1][1]
-        if not isinstance(final, BaseNeural):
+        if not isinstance(_final_estimator(self.estimator), BaseNeural):
             return []
         jobs = []
         for candidate in candidate_params:
@@ -221,17 +222,30 @@ class _BatchedSearchMixin:
 
 _NOTE = """
     With batching on (``batched``), the candidates are trained together by
-    this process, whatever ``n_jobs`` is: all fits of a stepwise solver with the same architecture,
-    solver type, batch size and dtype run in one compiled program, which steps
-    every model at once (``jax.vmap``). Whole-batch solvers ('lbfgs', 'cg',
-    'lm'...) and other estimators are fitted one by one, as in scikit-learn's
-    search. With a :class:`~sklearn.pipeline.Pipeline` ending in a skneural
-    estimator, the preprocessing steps are fitted on each training fold and
-    the networks trained together.
+    this process, whatever ``n_jobs`` is: all fits of a stepwise solver with
+    the same architecture, solver type, batch size and dtype run in one
+    compiled program, which steps every model at once (``jax.vmap``).
+    Whole-batch solvers ('lbfgs', 'cg', 'lm'...) and other estimators are
+    fitted one by one, as in scikit-learn's search. With a
+    :class:`~sklearn.pipeline.Pipeline` ending in a skneural estimator, the
+    preprocessing steps are fitted on each training fold and the networks
+    trained together.
 
     ``cv_results_["mean_fit_time"]`` is the time each candidate's ``fit``
     took to take its trained state; the time spent training the batches is
     ``batched_fit_time_``.
+"""
+
+_ESTIMATOR = """    estimator : estimator object
+        A :class:`~skneural.NeuralClassifier`, a
+        :class:`~skneural.NeuralRegressor` or a pipeline ending in one (other
+        estimators work, without batching).
+"""
+
+_BATCHED = """    batched : {'auto', True, False}, default='auto'
+        Whether to train the candidates together: True always, False never
+        (the search is then scikit-learn's), 'auto' when the estimator
+        computes on an accelerator (GPU, TPU). See :func:`fit_batched`.
 """
 
 _ATTRIBUTES = """
@@ -246,7 +260,7 @@ _ATTRIBUTES = """
 class BatchedGridSearchCV(_BatchedSearchMixin, GridSearchCV):
     _parameter_constraints = {
         **GridSearchCV._parameter_constraints,
-        "batched": [StrOptions({"auto"}), "boolean"],
+        **_BatchedSearchMixin._batched_constraint,
     }
 
     def __init__(
@@ -281,20 +295,16 @@ class BatchedGridSearchCV(_BatchedSearchMixin, GridSearchCV):
         + """
     Parameters
     ----------
-    estimator : estimator object
-        A :class:`~skneural.NeuralClassifier`, a
-        :class:`~skneural.NeuralRegressor` or a pipeline ending in one (other
-        estimators work, without batching).
-    param_grid : dict or list of dicts
+"""
+        + _ESTIMATOR
+        + """    param_grid : dict or list of dicts
         As in :class:`~sklearn.model_selection.GridSearchCV`.
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, \
 return_train_score
         As in :class:`~sklearn.model_selection.GridSearchCV`.
-    batched : {'auto', True, False}, default='auto'
-        Whether to train the candidates together: True always, False never
-        (the search is then scikit-learn's), 'auto' when the estimator
-        computes on an accelerator (GPU, TPU). See :func:`fit_batched`.
-
+"""
+        + _BATCHED
+        + """
     Attributes
     ----------
     cv_results_, best_estimator_, best_score_, best_params_, best_index_, \
@@ -328,7 +338,7 @@ scorer_, n_splits_, refit_time_, multimetric_
 class BatchedRandomizedSearchCV(_BatchedSearchMixin, RandomizedSearchCV):
     _parameter_constraints = {
         **RandomizedSearchCV._parameter_constraints,
-        "batched": [StrOptions({"auto"}), "boolean"],
+        **_BatchedSearchMixin._batched_constraint,
     }
 
     def __init__(
@@ -366,20 +376,16 @@ class BatchedRandomizedSearchCV(_BatchedSearchMixin, RandomizedSearchCV):
         + """
     Parameters
     ----------
-    estimator : estimator object
-        A :class:`~skneural.NeuralClassifier`, a
-        :class:`~skneural.NeuralRegressor` or a pipeline ending in one (other
-        estimators work, without batching).
-    param_distributions : dict or list of dicts
+"""
+        + _ESTIMATOR
+        + """    param_distributions : dict or list of dicts
         As in :class:`~sklearn.model_selection.RandomizedSearchCV`.
     n_iter, scoring, n_jobs, refit, cv, verbose, pre_dispatch, random_state, \
 error_score, return_train_score
         As in :class:`~sklearn.model_selection.RandomizedSearchCV`.
-    batched : {'auto', True, False}, default='auto'
-        Whether to train the candidates together: True always, False never
-        (the search is then scikit-learn's), 'auto' when the estimator
-        computes on an accelerator (GPU, TPU). See :func:`fit_batched`.
-
+"""
+        + _BATCHED
+        + """
     Attributes
     ----------
     cv_results_, best_estimator_, best_score_, best_params_, best_index_, \
