@@ -67,8 +67,11 @@ def test_prediction_falls_back_when_the_device_is_missing(iris):
 
 def test_whole_batch_solver_and_regressor_take_a_device(iris):
     X, y = iris
-    NeuralClassifier(solver="lbfgs", max_iter=5, device="cpu").fit(X, y)
-    NeuralRegressor(max_iter=5, device=["cpu"]).fit(X, y.astype(float))
+    for est, target in [(NeuralClassifier(solver="lbfgs", max_iter=5), y),
+                        (NeuralRegressor(max_iter=5), y.astype(float))]:  # fmt: skip
+        default = est.set_params(random_state=0).fit(X, target).predict(X)
+        named = est.set_params(device=["cpu"]).fit(X, target).predict(X)
+        np.testing.assert_array_equal(default, named)
 
 
 DATA_PARALLEL = textwrap.dedent(
