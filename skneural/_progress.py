@@ -116,7 +116,7 @@ def _device_text(estimator):
     """The devices ``estimator`` trains on, for the summary (None if unknown)."""
     try:
         return _devices.describe(_devices.resolve(getattr(estimator, "device", None)))
-    except Exception:  # a device that is not there: the fit itself reports it
+    except (ValueError, TypeError, RuntimeError):  # the fit itself reports it
         return None
 
 
