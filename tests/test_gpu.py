@@ -223,8 +223,9 @@ def test_gpu_trained_model_predicts_in_a_cpu_only_process(digits, dtype, tmp_pat
     root = str(Path(__file__).resolve().parents[1])
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=path)
-    result = subprocess.run([sys.executable, str(script), str(model), str(out)],
-                            env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    command = [sys.executable, str(script), str(model), str(out)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     on_cpu = np.load(out)
     np.testing.assert_allclose(on_cpu, on_gpu, **(F64 if dtype == "float64" else F32))
