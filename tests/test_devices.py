@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -23,7 +24,8 @@ def _quiet():
 
 def test_named_cpu_device_gives_the_default_result(iris):
     X, y = iris
-    default = NeuralClassifier(max_iter=5, random_state=0).fit(X, y)
+    with jax.default_device(jax.devices("cpu")[0]):  # the default on a GPU machine too
+        default = NeuralClassifier(max_iter=5, random_state=0).fit(X, y)
     for device in ("cpu", "cpu:0", ["cpu:0"]):
         clf = NeuralClassifier(max_iter=5, random_state=0, device=device).fit(X, y)
         for a, b in zip(default.coefs_, clf.coefs_):
@@ -69,9 +71,24 @@ def test_whole_batch_solver_and_regressor_take_a_device(iris):
     X, y = iris
     for est, target in [(NeuralClassifier(solver="lbfgs", max_iter=5), y),
                         (NeuralRegressor(max_iter=5), y.astype(float))]:  # fmt: skip
-        default = est.set_params(random_state=0).fit(X, target).predict(X)
+        with jax.default_device(jax.devices("cpu")[0]):
+            default = est.set_params(random_state=0).fit(X, target).predict(X)
         named = est.set_params(device=["cpu"]).fit(X, target).predict(X)
         np.testing.assert_array_equal(default, named)
+
+
+def test_cuda_extra_brings_jax_with_cuda_12():
+    """``pip install "skneural[cuda]"``: JAX's own CUDA 12 extra, no older
+    than the JAX the package requires."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    from packaging.requirements import Requirement
+
+    path = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    project = tomllib.loads(path.read_text())["project"]
+    (cuda,) = map(Requirement, project["optional-dependencies"]["cuda"])
+    (base,) = [r for r in map(Requirement, project["dependencies"]) if r.name == "jax"]
+    assert cuda.name == "jax" and cuda.extras == {"cuda12"}
+    assert cuda.specifier == base.specifier
 
 
 def test_verbose_summary_names_the_device(iris, capsys):
