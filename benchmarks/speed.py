@@ -334,7 +334,8 @@ def table(rows):
     ]
     for row in rows:
         if "skipped" in row:
-            lines.append(f"| {row['case']} | skipped: {row['skipped']} |||||||||")
+            cells = [row["case"], f"skipped: {row['skipped']}"] + [""] * 7
+            lines.append("| " + " | ".join(cells) + " |")
             continue
         gflops = ""
         if "gflops" in row:
@@ -360,6 +361,17 @@ def table(rows):
     return "\n".join(lines)
 
 
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment(devices):
     """Where the run happens: versions, the skneural device, the CPU."""
     return dict(
@@ -370,7 +382,7 @@ def environment(devices):
         python=platform.python_version(),
         skneural_device=describe(devices),
         jax_devices=[str(d) for d in jax.devices()],
-        cpu=platform.processor() or platform.machine(),
+        cpu=_cpu_name(),
         cpu_count=os.cpu_count(),
     )
 

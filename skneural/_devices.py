@@ -60,7 +60,7 @@ def resolve(device):
 
 def default():
     """JAX's default device: ``jax.default_device``'s, else the first device."""
-    chosen = jax.config.jax_default_device
+    chosen = getattr(jax.config, "jax_default_device", None)
     if isinstance(chosen, str):
         return jax.devices(chosen)[0]
     return chosen if chosen is not None else jax.devices()[0]
