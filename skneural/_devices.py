@@ -66,7 +66,7 @@ def default():
     return chosen if chosen is not None else jax.devices()[0]
 
 
-def name(device):
+def label(device):
     """``device`` as the ``device`` parameter names it ('gpu:0', 'cpu:0')."""
     try:
         index = jax.devices(device.platform).index(device)
@@ -85,7 +85,7 @@ def describe(devices):
     kinds = sorted(
         {d.device_kind for d in devices if d.device_kind.lower() != d.platform}
     )
-    text = ", ".join(name(d) for d in devices)
+    text = ", ".join(label(d) for d in devices)
     return f"{text} ({', '.join(kinds)})" if kinds else text
 
 
