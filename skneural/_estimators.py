@@ -935,7 +935,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         for ``partial_fit``). Not supported for multilabel targets.
 
     entropy_reg : float, default=0.0
-        Entropy regularisation ``lambda``: the catalogue's
+        Entropy regularisation ``lambda``: the regularised loss
         ``L - lambda * sum_k p_k log p_k`` adds ``lambda`` times the entropy of
         the predicted probabilities to the loss, favouring confident
         predictions (a negative value penalises confidence instead, as the

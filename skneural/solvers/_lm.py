@@ -78,8 +78,9 @@ def _trial(x, grad, J, JtJ, l2, lam, X, Y, w, alpha, *, shapes, activation, loss
 class LevenbergMarquardt(WholeBatchSolver):
     """Levenberg-Marquardt: damped Gauss-Newton on the residuals, in JAX.
 
-    The catalogue's rule: with residuals ``e`` over all samples and outputs
-    (targets minus outputs for squared error; see below for other losses) and
+    Levenberg's (1944) and Marquardt's (1963) rule: with residuals ``e`` over
+    all samples and outputs (targets minus outputs for squared error; see
+    below for other losses) and
     their Jacobian ``J = de/dW``, each iteration tries
     ``W <- W - (J^T J + mu D)^{-1} J^T e`` with ``D`` the diagonal of
     ``J^T J`` (Marquardt) or the identity (Levenberg). A step that lowers the
@@ -122,7 +123,7 @@ class LevenbergMarquardt(WholeBatchSolver):
     Parameters
     ----------
     damping : {'marquardt', 'levenberg'}, default='marquardt'
-        ``D = diag(J^T J)`` (the catalogue's rule: invariant to the scale of
+        ``D = diag(J^T J)`` (Marquardt's rule: invariant to the scale of
         each parameter) or the identity (Levenberg's rule, that of MATLAB's
         ``trainlm``). Marquardt's scaling lets weights with small Jacobian
         columns take long steps, which can drive hidden units into
