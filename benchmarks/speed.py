@@ -6,7 +6,7 @@ parameters, several repeats, and reports medians and the ratio
 first fit in the process (compilation included) and its steady-state fit (the
 compiled program reused) are reported separately.
 
-Cases (the project's issue on speed):
+Cases:
 
 a. load_digits, default parameters, whole fit.
 b. make_classification 100k x 100, 10 classes, 75% train, hidden (256, 128),
