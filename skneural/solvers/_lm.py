@@ -115,6 +115,14 @@ class LevenbergMarquardt(WholeBatchSolver):
     Memory is estimated before anything is formed; over ``memory_limit`` the
     fit raises a ValueError that names the size and suggests 'lbfgs'.
 
+    It is slow on classification sets of a thousand samples or more: with
+    fewer residuals (one per sample) than parameters, every iteration forms
+    and factorises an ``n_samples``-square matrix, about
+    ``n_samples**2 * n_params`` operations. On ``load_digits`` (1,347
+    training samples, 10 classes) with ``hidden_layer_sizes=(100,)`` a fit
+    takes about 10 s on a 2-core CPU, against about 1 s with the default
+    'adam'.
+
     Stops when ``max |g| <= tol`` (converged), or -- with a
     :class:`~sklearn.exceptions.ConvergenceWarning` -- after ``max_iter``
     accepted steps, ``max_fun`` objective evaluations, or when ``mu`` exceeds
