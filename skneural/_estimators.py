@@ -36,7 +36,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _devices, _network
+from . import _devices, _network, _sparse
 from ._activations import (
     ACTIVATIONS,
     LAYER_ACTIVATIONS,
@@ -308,6 +308,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             y = y.reshape((-1, 1))
         # Clear errors before any work.
         _check_callable_activations(self._net(len(hidden_layer_sizes)))
+        _sparse.check_input_options(self._net(len(hidden_layer_sizes)), X)
         sample_weight = self._class_weighted(y, sample_weight, incremental)
         n_features = X.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
@@ -524,7 +525,10 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         w = np.ones(n_samples, dtype=dtype) if sample_weight is None else sample_weight
         params = self._params()
         shapes = shapes_of(params)
-        X = _pad_rows(X, n_samples, dtype)
+        if sp.issparse(X):  # never densified: the objective takes its entries
+            X = _sparse.chunk(X, n_samples, dtype, nnz=X.nnz).to_device(dtype)
+        else:
+            X = _pad_rows(X, n_samples, dtype)
         problem = Problem(
             X,
             self._encode_targets(y, dtype),
@@ -606,6 +610,8 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             dtype = self.coefs_[0].dtype
         out_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         n = X.shape[0]
+        if sp.issparse(X):  # chunks of rows as padded coordinates, never dense
+            X = sp.csr_matrix(X)
         with precision(dtype), _devices.scope(self._predict_devices()):
             if params is None:
                 params = _to_device(self._params(), dtype)
@@ -615,7 +621,10 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             for start in range(0, n, _PREDICT_CHUNK):
                 stop = min(start + _PREDICT_CHUNK, n)
                 rows = max(_MIN_PREDICT_ROWS, 1 << (stop - start - 1).bit_length())
-                Xc = jnp.asarray(_pad_rows(X[start:stop], rows, dtype))
+                if sp.issparse(X):
+                    Xc = _sparse.chunk(X[start:stop], rows, dtype).to_device(dtype)
+                else:
+                    Xc = jnp.asarray(_pad_rows(X[start:stop], rows, dtype))
                 out = predict_output(
                     params,
                     Xc,
@@ -662,7 +671,9 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data. Sparse input is densified for training.
+            The input data. Sparse input (CSR, CSC or COO) is never densified
+            as a whole: the first layer's product is computed from the stored
+            entries (see the user guide's page on training).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The target values (class labels in classification, real numbers in
             regression).
