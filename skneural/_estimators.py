@@ -57,6 +57,7 @@ from ._objective import (
 from ._progress import CallbackSupportMixin, FitReporter
 from ._training import StepwiseRun, _pad_rows, _to_device, _to_numpy, fit_one
 from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
+from .solvers._base import portable_state
 
 #: Gradient diagnostics (see ``grad_norm_curve_``): a warning is emitted once
 #: per fit when a layer's mean gradient norm in an epoch grows past
@@ -240,6 +241,10 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         self.batch_norm = batch_norm
         self.l1 = l1
         self.clip_norm = clip_norm
+
+    def __getstate__(self):
+        # A raw optax transformation (a closure) pickles by value.
+        return portable_state(super().__getstate__(), "solver")
 
     # ------------------------------------------------------------------ solver
     def _solver_object(self):
