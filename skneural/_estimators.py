@@ -678,7 +678,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data. Sparse input (CSR, CSC or COO) is never densified
             as a whole: the first layer's product is computed from the stored
-            entries (see the user guide's page on training).
+            entries (see "Sparse input" in the user guide's scaling page).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The target values (class labels in classification, real numbers in
             regression).

@@ -147,8 +147,8 @@ def training_matrix(X, n_rows, dtype):
     X = sp.csr_matrix(X, dtype=dtype)
     X.sum_duplicates()
     if n_rows > X.shape[0]:
-        X = sp.vstack([X, sp.csr_matrix((n_rows - X.shape[0], X.shape[1]), dtype=dtype)],
-                      format="csr")  # fmt: skip
+        empty = sp.csr_matrix((n_rows - X.shape[0], X.shape[1]), dtype=dtype)
+        X = sp.vstack([X, empty], format="csr")
     return X
 
 

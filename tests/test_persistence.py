@@ -343,9 +343,8 @@ def test_optax_wrapper_parameters():
     tx, hyper = solver.optax_transformation()
     assert hyper == {"learning_rate": 0.01, "weight_decay": 0.1}
     # Float arguments are traced: another learning rate, the same program.
-    assert Optax(optax.adamw, learning_rate=0.5, weight_decay=0.2).optax_transformation()[
-        0
-    ] is tx
+    other = Optax(optax.adamw, learning_rate=0.5, weight_decay=0.2)
+    assert other.optax_transformation()[0] is tx
 
 
 def test_optax_wrapper_trains_as_the_transformation(iris):

@@ -115,8 +115,8 @@ def test_stepwise_fit_matches_dense(solver, container):
     for a, b in zip(sparse.coefs_, dense.coefs_):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(
-        sparse.predict_proba(CONTAINERS[container](X)), dense.predict_proba(X.toarray()),
-        rtol=1e-4, atol=1e-6,
+        sparse.predict_proba(CONTAINERS[container](X)),
+        dense.predict_proba(X.toarray()), rtol=1e-4, atol=1e-6,
     )  # fmt: skip
     assert sparse.score(X, y) == dense.score(X.toarray(), y)
 
@@ -132,8 +132,9 @@ def test_whole_batch_fit_matches_dense(solver):
     # Same objective up to summation order; the iterations amplify rounding
     # (the objective itself agrees to 1e-12, see the Problem test above).
     np.testing.assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-5)
-    np.testing.assert_allclose(sparse.predict_proba(X), dense.predict_proba(X.toarray()),
-                               rtol=1e-5, atol=1e-7)  # fmt: skip
+    np.testing.assert_allclose(sparse.predict_proba(X),
+                               dense.predict_proba(X.toarray()), rtol=1e-5,
+                               atol=1e-7)  # fmt: skip
 
 
 @pytest.mark.parametrize("solver", ["lm", "least-squares"])
@@ -263,7 +264,8 @@ def test_fit_and_predict_allocate_far_below_the_dense_size(solver, no_densify):
     y = np.arange(n) % 2
     dense_bytes = n * d * 4
     model = NeuralClassifier(hidden_layer_sizes=(4,), max_iter=2, solver=solver,
-                             random_state=0, early_stopping=solver == "adam")  # fmt: skip
+                             random_state=0,
+                             early_stopping=solver == "adam")  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X[:100], y[:100])  # compile outside the measurement
