@@ -356,13 +356,14 @@ class StepwiseRun:
         return _sparse.epoch_batches(self.sparse_X, order, self.batch_nnz)
 
     def _outputs_finite(self, params, net_state):
-        if self.sparse_X is not None:
-            out = self.est._output(
-                self.sparse_X[: self.n_samples], params=_to_device(params, self.dtype),
-                state=_to_device(net_state, self.dtype), dtype=self.dtype,
-            )  # fmt: skip
-            return bool(np.isfinite(out).all())
         with precision(self.dtype), _devices.scope(self.devices):
+            if self.sparse_X is not None:  # prediction in chunks of rows
+                out = self.est._output(
+                    self.sparse_X[: self.n_samples], dtype=self.dtype,
+                    params=_to_device(params, self.dtype),
+                    state=_to_device(net_state, self.dtype),
+                )  # fmt: skip
+                return bool(np.isfinite(out).all())
             out = predict_output(
                 _to_device(params, self.dtype), self.data["X"][: self.n_samples],
                 activation=self.net, out_activation=self.est.out_activation_,

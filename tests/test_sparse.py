@@ -278,3 +278,23 @@ def test_fit_and_predict_allocate_far_below_the_dense_size(solver, no_densify):
         finally:
             tracemalloc.stop()
     assert peak < dense_bytes / 10, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_divergence_with_sparse_input_matches_dense():
+    """SGD on huge inputs diverges: the sparse fit stops, checks the kept
+    parameters on the training rows (in chunks) and keeps the same ones as
+    the dense fit."""
+    X = np.full((8, 1), -2.20529466e12)
+    X[2] = 5.71783778e16
+    y = np.array([0, -1, 1, 1, 1, 1, 1, 1])
+    kw = {"hidden_layer_sizes": (2,), "max_iter": 3, "random_state": 0,
+          "solver": "sgd"}  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sparse = NeuralClassifier(**kw).fit(sp.csr_matrix(X), y)
+    messages = [str(w.message) for w in caught]
+    assert any("Training stopped" in m for m in messages), messages
+    dense = NeuralClassifier(**kw).fit(X, y)
+    for a, b in zip(sparse.coefs_, dense.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+    assert np.isfinite(sparse.predict_proba(sp.csr_matrix(X))).all()
