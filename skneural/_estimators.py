@@ -699,7 +699,10 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        # Sparse X is refused only with input noise (it would densify it).
+        tags.input_tags.sparse = not (
+            isinstance(self.input_noise, Real) and self.input_noise > 0
+        )
         return tags
 
 

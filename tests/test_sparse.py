@@ -235,6 +235,9 @@ def test_input_noise_with_sparse_input_is_refused():
         model.fit(X, y)
     assert not hasattr(model, "coefs_")
     NeuralClassifier(input_noise=0.1, max_iter=2).fit(X.toarray(), y)  # dense: fine
+    # The estimator tag says so (scikit-learn's checks hold it to it).
+    assert not model.__sklearn_tags__().input_tags.sparse
+    assert NeuralClassifier(input_dropout=0.1).__sklearn_tags__().input_tags.sparse
 
 
 # ------------------------------------------------------------ allocation
