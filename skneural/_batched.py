@@ -18,6 +18,7 @@ import contextlib
 import copy
 
 import joblib
+import scipy.sparse as sp
 
 from . import _devices
 from ._training import StepwiseRun, fit_one, fit_together
@@ -70,8 +71,8 @@ def train_batched(jobs):
                 X, y, sample_weight, solver, rng, dtype = est._prepare(
                     X, y, sample_weight, incremental=False
                 )
-            if not isinstance(solver, StepwiseSolver):
-                continue
+            if not isinstance(solver, StepwiseSolver) or sp.issparse(X):
+                continue  # sparse X: a fit of its own, minibatches streamed
             runs.append((i, StepwiseRun(est, X, y, sample_weight, solver, rng, dtype,
                                         incremental=False)))  # fmt: skip
         except Exception:  # the estimator's own fit raises it again

@@ -36,7 +36,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _devices, _network
+from . import _devices, _network, _sparse
 from ._activations import (
     ACTIVATIONS,
     LAYER_ACTIVATIONS,
@@ -57,6 +57,7 @@ from ._objective import (
 from ._progress import CallbackSupportMixin, FitReporter
 from ._training import StepwiseRun, _pad_rows, _to_device, _to_numpy, fit_one
 from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
+from .solvers._base import portable_state
 
 #: Gradient diagnostics (see ``grad_norm_curve_``): a warning is emitted once
 #: per fit when a layer's mean gradient norm in an epoch grows past
@@ -241,6 +242,10 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         self.l1 = l1
         self.clip_norm = clip_norm
 
+    def __getstate__(self):
+        # A raw optax transformation (a closure) pickles by value.
+        return portable_state(super().__getstate__(), "solver")
+
     # ------------------------------------------------------------------ solver
     def _solver_object(self):
         """The solver as an object: named solvers take the MLP-style params."""
@@ -308,6 +313,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             y = y.reshape((-1, 1))
         # Clear errors before any work.
         _check_callable_activations(self._net(len(hidden_layer_sizes)))
+        _sparse.check_input_options(self._net(len(hidden_layer_sizes)), X)
         sample_weight = self._class_weighted(y, sample_weight, incremental)
         n_features = X.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [y.shape[1]]
@@ -524,7 +530,10 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         w = np.ones(n_samples, dtype=dtype) if sample_weight is None else sample_weight
         params = self._params()
         shapes = shapes_of(params)
-        X = _pad_rows(X, n_samples, dtype)
+        if sp.issparse(X):  # never densified: the objective takes its entries
+            X = _sparse.chunk(X, n_samples, dtype, nnz=X.nnz).to_device(dtype)
+        else:
+            X = _pad_rows(X, n_samples, dtype)
         problem = Problem(
             X,
             self._encode_targets(y, dtype),
@@ -606,6 +615,8 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             dtype = self.coefs_[0].dtype
         out_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         n = X.shape[0]
+        if sp.issparse(X):  # chunks of rows as padded coordinates, never dense
+            X = sp.csr_matrix(X)
         with precision(dtype), _devices.scope(self._predict_devices()):
             if params is None:
                 params = _to_device(self._params(), dtype)
@@ -615,7 +626,10 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             for start in range(0, n, _PREDICT_CHUNK):
                 stop = min(start + _PREDICT_CHUNK, n)
                 rows = max(_MIN_PREDICT_ROWS, 1 << (stop - start - 1).bit_length())
-                Xc = jnp.asarray(_pad_rows(X[start:stop], rows, dtype))
+                if sp.issparse(X):
+                    Xc = _sparse.chunk(X[start:stop], rows, dtype).to_device(dtype)
+                else:
+                    Xc = jnp.asarray(_pad_rows(X[start:stop], rows, dtype))
                 out = predict_output(
                     params,
                     Xc,
@@ -662,7 +676,9 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data. Sparse input is densified for training.
+            The input data. Sparse input (CSR, CSC or COO) is never densified
+            as a whole: the first layer's product is computed from the stored
+            entries (see "Sparse input" in the user guide's scaling page).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The target values (class labels in classification, real numbers in
             regression).
@@ -683,7 +699,10 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        # Sparse X is refused only with input noise (it would densify it).
+        tags.input_tags.sparse = not (
+            isinstance(self.input_noise, Real) and self.input_noise > 0
+        )
         return tags
 
 

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._activations import function, layer_kind, resolve
+from ._sparse import SparseRows
 
 #: Momentum of the batch-normalisation running statistics.
 BN_MOMENTUM = 0.9
@@ -198,8 +199,8 @@ def apply(params, state, X, net, *, train=False, key=None, weight=None,
     ----------
     params, state : list of dict
         As returned by :func:`init`.
-    X : array of shape (n_samples, n_features)
-        Input rows.
+    X : array of shape (n_samples, n_features) or SparseRows
+        Input rows (:class:`~skneural._sparse.SparseRows` for sparse input).
     net : Net
         The architecture (static).
     train : bool, default=False
@@ -230,7 +231,10 @@ def apply(params, state, X, net, *, train=False, key=None, weight=None,
     if train and net.input_noise > 0:
         h = h + net.input_noise * jax.random.normal(keys[-1], h.shape, h.dtype)
     if train and net.input_dropout > 0:
-        h = _dropout(h, net.input_dropout, keys[-2])
+        if isinstance(h, SparseRows):  # the stored entries (zeros stay zero)
+            h = h.dropout(net.input_dropout, keys[-2])
+        else:
+            h = _dropout(h, net.input_dropout, keys[-2])
     new_state = []
     for i, (layer, layer_state, a) in enumerate(
         zip(params[:-1], state, net.activations, strict=True)

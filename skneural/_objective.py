@@ -30,6 +30,7 @@ from ._activations import OUTPUT_ACTIVATIONS
 from ._devices import replicated
 from ._losses import LOSSES
 from ._network import apply, as_net, forward
+from ._sparse import SparseRows
 
 
 def precision(dtype):
@@ -71,7 +72,10 @@ def objective_and_state(
     # Rows of zero weight (padding, sample_weight=0) contribute nothing, even
     # where their values would overflow: they enter as zeros.
     counted = w > 0
-    X = jnp.where(counted[:, None], X, 0)
+    if isinstance(X, SparseRows):
+        X = X.where_rows(counted)
+    else:
+        X = jnp.where(counted[:, None], X, 0)
     Y = jnp.where(counted.reshape((-1,) + (1,) * (Y.ndim - 1)), Y, 0)
     z, new_state = apply(params, state, X, net, train=train, key=key, weight=w)
     per_sample = LOSSES[loss].fn(Y, z)
@@ -197,7 +201,9 @@ class Problem:
     Parameters
     ----------
     X, Y, w : arrays
-        Inputs, encoded targets (2-d) and sample weights.
+        Inputs, encoded targets (2-d) and sample weights. ``X`` may be a
+        :class:`~skneural._sparse.SparseRows` (sparse input): the objective,
+        gradient and Hessian-vector products then never form it densely.
     alpha, l1, entropy : float
         Penalty strengths (L2, L1, entropy).
     shapes : tuple
@@ -231,8 +237,17 @@ class Problem:
         self.n_samples, self.n_outputs = Y.shape
         with precision(self.dtype):
             self.data = tuple(
-                jnp.asarray(a, dtype=self.dtype) for a in (X, Y, w, alpha, l1, entropy)
-            )
+                a.to_device(self.dtype) if isinstance(a, SparseRows)
+                else jnp.asarray(a, dtype=self.dtype)
+                for a in (X, Y, w, alpha, l1, entropy)
+            )  # fmt: skip
+            self._dense_X = None
+            if sharding is not None and isinstance(X, SparseRows):
+                raise ValueError(
+                    "Data-parallel whole-batch fits (a list of several devices) "
+                    "split dense rows; X is sparse. Pass one device, or X as a "
+                    "dense array."
+                )
             # What the objective, gradient and Hessian-vector products see:
             # with ``sharding`` (data parallel), the rows split across the
             # devices, padded with zero-weight rows (which the weighted
@@ -298,6 +313,37 @@ class Problem:
                 "'lbfgs' or a stepwise solver, or turn these options off."
             )
 
+    @property
+    def dense_X_nbytes(self):
+        """Bytes a dense copy of a sparse ``X`` takes (0 when ``X`` is dense).
+
+        Least-squares solvers densify a sparse ``X`` (:meth:`dense_X`): their
+        per-sample Jacobian rows are dense whatever the input, and the
+        Jacobian (``n_samples`` rows of ``n_params >= n_features`` entries) is
+        larger than the dense ``X``. Their memory checks count these bytes.
+        """
+        X = self.data[0]
+        if not isinstance(X, SparseRows):
+            return 0
+        return X.shape[0] * X.shape[1] * self.dtype.itemsize
+
+    def dense_X(self):
+        """``X`` as a dense device array (densified once, on first use)."""
+        X = self.data[0]
+        if not isinstance(X, SparseRows):
+            return X
+        if self._dense_X is None:
+            with precision(self.dtype):
+                self._dense_X = jnp.zeros(X.shape, self.dtype).at[X.rows, X.cols].add(
+                    X.values
+                )
+        return self._dense_X
+
+    @property
+    def least_squares_data(self):
+        """``(X, Y, w, alpha)`` with ``X`` dense (see :meth:`dense_X`)."""
+        return (self.dense_X(),) + tuple(self.data[1:4])
+
     # ------------------------------------------------ least-squares form
     # Appended for least-squares solvers (Levenberg-Marquardt): the objective
     # as half a sum of squared residuals, 0.5 * ||r(x)||^2, and the Jacobian.
@@ -339,8 +385,9 @@ class Problem:
         return self.n_data_residuals + n_penalised
 
     def jacobian_nbytes(self, itemsize=8):
-        """Bytes of the dense :meth:`jacobian` (float64 by default)."""
-        return self.residual_size * self.n_params * itemsize
+        """Bytes of the dense :meth:`jacobian` (float64 by default), plus
+        those of the dense copy of a sparse ``X`` it is computed from."""
+        return self.residual_size * self.n_params * itemsize + self.dense_X_nbytes
 
     def residuals(self, x):
         """Residuals ``r(x)`` with ``0.5 * ||r(x)||^2`` equal to the objective.
@@ -375,8 +422,9 @@ class Problem:
         """
         with precision(self.dtype):
             _, J = flat_residuals_and_jacobian(
-                jnp.asarray(x, dtype=self.dtype), *self.data[:3], **self._static
-            )
+                jnp.asarray(x, dtype=self.dtype), *self.least_squares_data[:3],
+                **self._static,
+            )  # fmt: skip
         parts = [np.asarray(J, dtype=np.float64)]
         if float(self.data[3]) > 0:
             idx = np.flatnonzero(l2_mask(self.shapes))

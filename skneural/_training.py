@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from . import _devices
+from . import _devices, _sparse
 from ._objective import inference_objective, precision, predict_output
 from .solvers._stepwise import (
     init_state,
@@ -118,7 +118,8 @@ class StepwiseRun:
             if is_classifier:
                 y_val = est._label_binarizer.inverse_transform(y_val)
             self.validation = dict(
-                X=_pad_rows(X_val, X_val.shape[0], dtype),
+                X=(_sparse.chunk(X_val, X_val.shape[0], dtype) if sp.issparse(X_val)
+                   else _pad_rows(X_val, X_val.shape[0], dtype)),  # fmt: skip
                 Y=Y_val,
                 w=(np.ones(len(Y_val), dtype) if sw_val is None
                    else sw_val.astype(dtype)),  # fmt: skip
@@ -159,11 +160,19 @@ class StepwiseRun:
         if sample_weight is not None:
             w[:n_samples] = sample_weight
         self.data = dict(
-            X=_pad_rows(X, n_rows, dtype),
             Y=_pad_rows(est._encode_targets(y, dtype), n_rows, dtype),
             w=w,
             mask=mask,
         )
+        # Sparse X stays a CSR matrix on the host; each epoch's minibatches
+        # go to the device as padded coordinates (see _sparse.epoch_batches).
+        self.sparse_X = self.batch_nnz = None
+        if sp.issparse(X):
+            self.sparse_X = _sparse.training_matrix(X, n_rows, dtype)
+            self.batch_nnz = _sparse.batch_nnz_bound(self.sparse_X, batch_size)
+        else:
+            self.data = dict(X=_pad_rows(X, n_rows, dtype), **self.data)
+        self.n_features = X.shape[1]
         with precision(dtype):
             self.reg = _to_numpy(est._regularization(dtype))
             self.params = est._params()
@@ -197,7 +206,7 @@ class StepwiseRun:
         shapes = [(p["W"].shape, tuple(sorted(p))) for p in self.params]
         return (
             self.static["tx"], self.net, self.static["loss"], np.dtype(self.dtype).str,
-            self.batch_size, repr(shapes), self.data["X"].shape[1:],
+            self.batch_size, repr(shapes), self.n_features, self.batch_nnz,
             self.data["Y"].shape[1:],
             repr(jax.tree_util.tree_structure(self.opt_state)),
             repr(jax.tree_util.tree_structure(self.net_state)),
@@ -342,8 +351,19 @@ class StepwiseRun:
             np.asarray(a) for a in jax.tree_util.tree_leaves(opt_state)
         ]
 
+    def epoch_X(self, order):
+        """Sparse X: the epoch's minibatches (in ``order``) as SparseRows."""
+        return _sparse.epoch_batches(self.sparse_X, order, self.batch_nnz)
+
     def _outputs_finite(self, params, net_state):
         with precision(self.dtype), _devices.scope(self.devices):
+            if self.sparse_X is not None:  # prediction in chunks of rows
+                out = self.est._output(
+                    self.sparse_X[: self.n_samples], dtype=self.dtype,
+                    params=_to_device(params, self.dtype),
+                    state=_to_device(net_state, self.dtype),
+                )  # fmt: skip
+                return bool(np.isfinite(out).all())
             out = predict_output(
                 _to_device(params, self.dtype), self.data["X"][: self.n_samples],
                 activation=self.net, out_activation=self.est.out_activation_,
@@ -413,7 +433,8 @@ def _stream_chunk_batches(run):
 def fit_one(run):
     """Train one :class:`StepwiseRun` until it stops; store the result."""
     dtype = run.dtype
-    chunk = _stream_chunk_batches(run)
+    # Sparse X: each epoch's minibatches are sent as they are drawn.
+    chunk = None if run.sparse_X is not None else _stream_chunk_batches(run)
     put = (
         (lambda tree: jax.device_put(tree, _devices.replicated(run.sharding)))
         if run.sharding is not None  # data parallel: everything replicated
@@ -428,6 +449,10 @@ def fit_one(run):
         ))  # fmt: skip
 
         def epoch(params, opt_state, net_state, order, seed):
+            if run.sparse_X is not None:
+                return run_epoch(params, opt_state, net_state, order, seed,
+                                 put(run.epoch_X(order)), **data, reg=reg,
+                                 **static)  # fmt: skip
             if data is not None:
                 return run_epoch(params, opt_state, net_state, order, seed, **data,
                                  reg=reg, **static)  # fmt: skip

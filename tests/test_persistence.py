@@ -231,3 +231,186 @@ def test_float64_model_reloads_in_float64(fitted, how, tmp_path):
     # Still trainable where it stopped (stepwise solvers keep their state).
     loaded.partial_fit(X, model.predict(X))
     assert loaded.t_ == model.t_ + len(X)
+
+
+# ------------------------------------------------ every form of ``solver=``
+def _solver_forms():
+    """name -> a fresh value for ``solver=``: a name, a solver object, a raw
+    optax transformation (a closure), one wrapped in OptaxSolver, and Optax."""
+    import optax
+
+    from skneural.solvers import Adam, Optax, OptaxSolver
+
+    return {
+        "name": "adam",
+        "object": Adam(learning_rate=0.01),
+        "raw-optax": optax.adamw(1e-2),
+        "raw-optax-injected": optax.inject_hyperparams(optax.adam)(learning_rate=1e-2),
+        "optax-solver": OptaxSolver(optax.chain(optax.clip(1.0), optax.sgd(1e-2))),
+        "optax-wrapper": Optax(optax.adamw, learning_rate=1e-2, weight_decay=1e-3),
+    }
+
+
+@pytest.fixture(scope="module")
+def fitted_forms(iris):
+    X, y = iris
+    return {
+        name: NeuralClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0,
+                               solver=solver).fit(X, y)  # fmt: skip
+        for name, solver in _solver_forms().items()
+    }
+
+
+def _round_trip(model, how, tmp_path):
+    import copy
+
+    if how == "pickle":
+        return pickle.loads(pickle.dumps(model))
+    if how == "deepcopy":
+        return copy.deepcopy(model)
+    joblib.dump(model, tmp_path / "model.joblib")
+    return joblib.load(tmp_path / "model.joblib")
+
+
+@pytest.mark.parametrize("how", ["pickle", "joblib", "deepcopy"])
+@pytest.mark.parametrize("form", list(_solver_forms()))
+def test_every_solver_form_round_trips(fitted_forms, iris, form, how, tmp_path):
+    """Identical predictions after loading, and the loaded model trains on
+    (its solver works) exactly as the original does."""
+    X, y = iris
+    model = fitted_forms[form]
+    loaded = _round_trip(model, how, tmp_path)
+    for a, b in zip(_outputs(loaded, X), _outputs(model, X)):
+        np.testing.assert_array_equal(a, b)
+    import copy
+
+    original = copy.deepcopy(model) if how != "deepcopy" else pickle.loads(
+        pickle.dumps(model)
+    )
+    loaded.partial_fit(X, y)
+    original.partial_fit(X, y)
+    np.testing.assert_array_equal(loaded.predict_proba(X), original.predict_proba(X))
+
+
+@pytest.mark.parametrize("form", list(_solver_forms()))
+def test_every_solver_form_clones_and_refits(fitted_forms, iris, form):
+    from sklearn.base import clone
+
+    X, y = iris
+    model = fitted_forms[form]
+    again = clone(model).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
+
+
+def test_grid_search_over_solver_forms(iris):
+    import optax
+    from sklearn.model_selection import GridSearchCV
+
+    from skneural.solvers import Optax
+
+    X, y = iris
+    forms = _solver_forms()
+    search = GridSearchCV(
+        NeuralClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0),
+        [{"solver": list(forms.values())},
+         {"solver": [Optax(optax.adamw)], "solver__learning_rate": [1e-3, 1e-2]}],
+        cv=2,
+    )  # fmt: skip
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == len(forms) + 2
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    lrs = [p.get("solver__learning_rate") for p in search.cv_results_["params"]]
+    assert lrs[-2:] == [1e-3, 1e-2]
+    best = search.best_estimator_
+    loaded = pickle.loads(pickle.dumps(best))
+    np.testing.assert_array_equal(loaded.predict_proba(X), best.predict_proba(X))
+
+
+def test_optax_wrapper_parameters():
+    import optax
+    from sklearn.base import clone
+
+    from skneural.solvers import Optax
+
+    solver = Optax(optax.adamw, learning_rate=1e-3)
+    assert solver.get_params() == {"factory": optax.adamw, "learning_rate": 1e-3}
+    solver.set_params(weight_decay=0.1, learning_rate=0.01)
+    assert solver.get_params()["weight_decay"] == 0.1
+    assert clone(solver).get_params() == solver.get_params()
+    assert repr(solver) == "Optax(optax.adamw, learning_rate=0.01, weight_decay=0.1)"
+    with pytest.raises(ValueError, match="Invalid parameter 'bogus'"):
+        solver.set_params(bogus=1)
+    tx, hyper = solver.optax_transformation()
+    assert hyper == {"learning_rate": 0.01, "weight_decay": 0.1}
+    # Float arguments are traced: another learning rate, the same program.
+    other = Optax(optax.adamw, learning_rate=0.5, weight_decay=0.2)
+    assert other.optax_transformation()[0] is tx
+
+
+def test_optax_wrapper_trains_as_the_transformation(iris):
+    """Optax(f, **kw) trains exactly like f(**kw) given as a transformation."""
+    import optax
+
+    from skneural.solvers import Optax
+
+    X, y = iris
+    kw = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    a = NeuralClassifier(solver=Optax(optax.adamw, learning_rate=1e-2), **kw).fit(X, y)
+    b = NeuralClassifier(solver=optax.adamw(1e-2), **kw).fit(X, y)
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-5)
+
+
+@pytest.mark.parametrize("form", ["raw-optax", "optax-solver"])
+def test_skops_refuses_closures_at_dump(fitted_forms, form, tmp_path):
+    model = fitted_forms[form]
+    with pytest.raises(TypeError, match=r"skneural\.solvers\.Optax.*pickle or joblib"):
+        skops_io.dump(model, tmp_path / "model.skops")
+
+
+def test_skops_round_trips_the_optax_wrapper(fitted_forms, iris, tmp_path):
+    """The documented types to trust: the estimator, Optax and the optax
+    function it names."""
+    X, _ = iris
+    model = fitted_forms["optax-wrapper"]
+    skops_io.dump(model, tmp_path / "model.skops")
+    untrusted = skops_io.get_untrusted_types(file=tmp_path / "model.skops")
+    assert sorted(untrusted) == [
+        "optax._src.alias.adamw",
+        "skneural._estimators.NeuralClassifier",
+        "skneural.solvers._base.Optax",
+    ]
+    loaded = skops_io.load(tmp_path / "model.skops", trusted=untrusted)
+    for a, b in zip(_outputs(loaded, X), _outputs(model, X)):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.solver.get_params() == model.solver.get_params()
+
+
+def test_solver_forms_load_in_a_fresh_process(fitted_forms, iris, tmp_path):
+    """Raw optax transformations pickled by value load with plain pickle in a
+    new process and predict identically."""
+    X, _ = iris
+    np.save(tmp_path / "X.npy", X)
+    for name, model in fitted_forms.items():
+        (tmp_path / f"{name}.pkl").write_bytes(pickle.dumps(model))
+        np.save(tmp_path / f"{name}.pred.npy", model.predict_proba(X))
+    script = """
+import pathlib, pickle, sys
+import numpy as np
+folder = pathlib.Path(sys.argv[1])
+X = np.load(folder / "X.npy")
+for path in sorted(folder.glob("*.pkl")):
+    model = pickle.loads(path.read_bytes())
+    np.testing.assert_array_equal(
+        model.predict_proba(X), np.load(folder / f"{path.stem}.pred.npy"))
+    model.partial_fit(X, model.predict(X))
+    print("ok", path.stem)
+"""
+    root = str(pathlib.Path(skneural.__file__).resolve().parents[1])
+    path = os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": path}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("ok ") == len(fitted_forms), result.stdout

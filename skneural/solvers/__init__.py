@@ -16,6 +16,7 @@ Whole-batch solvers: :class:`LBFGS`, :class:`BFGS`, :class:`ConjugateGradient`,
 """
 
 from ._base import (
+    Optax,
     OptaxSolver,
     Progress,
     Solver,
@@ -82,6 +83,7 @@ __all__ = [
     "NAdam",
     "Nesterov",
     "NewtonCG",
+    "Optax",
     "OptaxSolver",
     "Progress",
     "QuickProp",

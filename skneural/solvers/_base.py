@@ -15,10 +15,12 @@ hyperparameters, visible to ``get_params`` so that ``GridSearchCV`` can search
 """
 
 import inspect
+import pickle
 import time
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import optax
 from sklearn.base import BaseEstimator
@@ -119,6 +121,52 @@ def _with_clipping(factory):
     return clipped
 
 
+class _ByValue:
+    """Pickles a user's optax transformation by value, with cloudpickle.
+
+    optax transformations are closures, which the standard :mod:`pickle`
+    cannot serialise; cloudpickle (a dependency of joblib, which vendored it
+    before version 1.6) serialises them with
+    their code, and the result loads with plain :func:`pickle.loads` (in any
+    process where skneural and optax import). The loaded value is the
+    transformation itself, not this holder. skops, whose point is to load
+    without running code from the file, refuses it at ``dump`` time.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __reduce__(self):
+        try:  # joblib >= 1.6 depends on cloudpickle; older ones vendor it
+            import cloudpickle
+        except ImportError:  # pragma: no cover
+            from joblib.externals import cloudpickle
+
+        return (pickle.loads, (cloudpickle.dumps(self.value),))
+
+    def __getstate__(self):  # what skops calls; pickle uses __reduce__
+        raise TypeError(
+            "This model's solver is an optax transformation, a function closure "
+            "that skops cannot store without storing code. Use "
+            "skneural.solvers.Optax (e.g. Optax(optax.adamw, learning_rate=1e-3)), "
+            "which skops stores as the optax function's name and its arguments, "
+            "or save the model with pickle or joblib."
+        )
+
+
+def portable_state(state, *names):
+    """``state`` (a ``__getstate__`` dict) with the optax transformations
+    under ``names`` wrapped to pickle by value (:class:`_ByValue`)."""
+    wrapped = {
+        name: _ByValue(state[name])
+        for name in names
+        if isinstance(state.get(name), optax.GradientTransformation)
+    }
+    return dict(state, **wrapped) if wrapped else state
+
+
 class OptaxSolver(StepwiseSolver):
     """Any ``optax.GradientTransformation`` used as a minibatch solver.
 
@@ -133,10 +181,13 @@ class OptaxSolver(StepwiseSolver):
 
     Notes
     -----
-    An estimator holding a user's transformation pickles only if the
-    transformation does (optax transformations are closures, which the standard
-    :mod:`pickle` cannot serialise). Fitted estimators with a named solver or a
-    skneural solver object always pickle.
+    optax transformations are closures, which the standard :mod:`pickle`
+    cannot serialise: an estimator holding one pickles it (with pickle, joblib
+    or :func:`copy.deepcopy`) by value with cloudpickle (which joblib
+    installs), and the pickle loads with plain :func:`pickle.loads`. skops refuses
+    to store such a closure; :class:`Optax` (an optax function and its
+    arguments) stores with skops too, and its arguments are searchable
+    parameters.
 
     Examples
     --------
@@ -151,6 +202,118 @@ class OptaxSolver(StepwiseSolver):
 
     def optax_transformation(self):
         return self.transformation, {}
+
+    def __getstate__(self):
+        return portable_state(super().__getstate__(), "transformation")
+
+
+class Optax(StepwiseSolver):
+    """An optax optimizer given as its function and arguments.
+
+    ``Optax(optax.adamw, learning_rate=1e-3, weight_decay=1e-4)`` trains with
+    ``optax.adamw(learning_rate=1e-3, weight_decay=1e-4)``. Unlike a ready
+    transformation (:class:`OptaxSolver`), the arguments are parameters of
+    this object: ``get_params`` lists them, so ``GridSearchCV`` can search
+    ``solver__learning_rate``, and the model stores as a function name and
+    plain values, which pickle, joblib and skops all save and load.
+
+    Float arguments are traced (built with ``optax.inject_hyperparams``):
+    changing them reuses the compiled training program. Other arguments
+    (integers, booleans, strings, callables) are structural.
+
+    Parameters
+    ----------
+    factory : callable
+        A function returning an ``optax.GradientTransformation``, importable
+        by name (``optax.adam``, ``optax.adamw``, ``optax.lion``, ... or a
+        module-level function of your own).
+    **kwargs
+        Its arguments.
+
+    Examples
+    --------
+    >>> import optax
+    >>> from skneural import NeuralClassifier
+    >>> from skneural.solvers import Optax
+    >>> clf = NeuralClassifier(solver=Optax(optax.adamw, learning_rate=1e-3))
+    >>> clf.get_params()["solver__learning_rate"]
+    0.001
+    """
+
+    def __init__(self, factory, **kwargs):
+        self.factory = factory
+        self._arg_names = tuple(kwargs)
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+
+    def get_params(self, deep=True):
+        """The factory and its arguments (see :meth:`set_params`)."""
+        return {"factory": self.factory,
+                **{name: getattr(self, name) for name in self._arg_names}}  # fmt: skip
+
+    def set_params(self, **params):
+        """Set the factory or any of its arguments (also ones not given yet).
+
+        Returns
+        -------
+        self : Optax
+        """
+        if "factory" in params:
+            self.factory = params.pop("factory")
+        accepted = _argument_names(self.factory)
+        for name, value in params.items():
+            if accepted is not None and name not in accepted:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for {self.factory!r}; its "
+                    f"arguments are {sorted(accepted)}."
+                )
+            if name not in self._arg_names:
+                self._arg_names = self._arg_names + (name,)
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self, N_CHAR_MAX=700):
+        name = getattr(self.factory, "__qualname__", repr(self.factory))
+        module = getattr(self.factory, "__module__", "")
+        if module.startswith("optax"):
+            name = "optax." + name
+        args = "".join(f", {k}={getattr(self, k)!r}" for k in self._arg_names)
+        return f"Optax({name}{args})"
+
+    def _arguments(self):
+        return {name: getattr(self, name) for name in self._arg_names}
+
+    def optax_transformation(self):
+        kwargs = self._arguments()
+        hyper = {
+            k: float(v) for k, v in kwargs.items()
+            if isinstance(v, Real) and not isinstance(v, (bool, Integral))
+        }  # fmt: skip
+        static = {k: v for k, v in kwargs.items() if k not in hyper}
+        try:
+            key = (self.factory, tuple(sorted(static.items())), tuple(sorted(hyper)))
+            hash(key)
+        except TypeError:  # unhashable structural arguments: no reuse
+            key = None
+        tx = None if key is None else _TRANSFORMATIONS.get(key)
+        if tx is None:
+            tx = optax.inject_hyperparams(self.factory, static_args=tuple(static))(
+                **static, **hyper
+            )
+            if key is not None:
+                _TRANSFORMATIONS[key] = tx
+        return tx, hyper
+
+
+def _argument_names(factory):
+    """Names ``factory`` accepts, or None when it takes ``**kwargs``."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters}
 
 
 @dataclass

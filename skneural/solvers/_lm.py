@@ -26,6 +26,18 @@ from ._scipy import MEMORY_LIMIT, check_memory
 _DAMPINGS = ("marquardt", "levenberg")
 
 
+def _densified(problem):
+    """What the memory message adds for a sparse ``X`` (densified here)."""
+    if not problem.dense_X_nbytes:
+        return ""
+    rows, cols = problem.data[0].shape
+    return (
+        f" and a dense {rows} x {cols} copy of the sparse X (least-squares "
+        "solvers form dense per-sample Jacobian rows; solver='lbfgs' and the "
+        "stepwise solvers keep X sparse)"
+    )
+
+
 @partial(jax.jit, static_argnames=("shapes", "activation", "loss", "side"))
 def _linearize(x, X, Y, w, alpha, l2, *, shapes, activation, loss, side):
     """Objective, gradient, data Jacobian, (parameter side) ``J^T J`` and the
@@ -185,13 +197,14 @@ class LevenbergMarquardt(WholeBatchSolver):
         s = min(m, n)
         check_memory(
             "LevenbergMarquardt",
-            problem.dtype.itemsize * (2 * m * n + 2 * s * s),
+            problem.dtype.itemsize * (2 * m * n + 2 * s * s) + problem.dense_X_nbytes,
             self.memory_limit,
-            f"its {m} x {n} Jacobian and {s} x {s} linear system",
+            f"its {m} x {n} Jacobian and {s} x {s} linear system"
+            + _densified(problem),
         )
         static = dict(problem._static, side=side)
         with precision(problem.dtype):
-            data = problem.data[:4]  # X, Y, w, alpha
+            data = problem.least_squares_data  # X (dense), Y, w, alpha
             l2 = jnp.asarray(problem.l2_diagonal, dtype=problem.dtype)
             x = jnp.asarray(x0, dtype=problem.dtype)
             f, g, J, JtJ, diag = _linearize(x, *data, l2, **static)
@@ -308,9 +321,9 @@ class LeastSquares(WholeBatchSolver):
             )
         check_memory(
             "LeastSquares",
-            3 * 8 * m * n,
+            3 * 8 * m * n + problem.dense_X_nbytes,
             self.memory_limit,
-            f"its dense {m} x {n} Jacobian",
+            f"its dense {m} x {n} Jacobian" + _densified(problem),
         )
         progress = Progress(verbose)
         costs = {}

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import optax
 
 from .._objective import objective_and_state
+from .._sparse import SparseRows
 from ._base import StepwiseSolver
 
 
@@ -527,11 +528,16 @@ def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step
         # XLA sums the gradients across devices.
         return jax.lax.with_sharding_constraint(a[idx], sharding)
 
+    # Sparse X (skneural._sparse.SparseRows): the epoch's minibatches in
+    # order, one per step (a leading axis the scan slices).
+    sparse = isinstance(X, SparseRows)
+
     def step(carry, inputs):
         params, opt_state, state = carry
-        i, idx = inputs
+        i, idx, batch = inputs
         (value, new_state), grads = grad_fn(
-            params, state, rows(X, idx), rows(Y, idx), rows(w, idx), reg["alpha"],
+            params, state, batch if sparse else rows(X, idx), rows(Y, idx),
+            rows(w, idx), reg["alpha"],
             activation=net,
             loss=loss, key=jax.random.fold_in(key, first_step + i) if net.stochastic else None,
             l1=reg["l1"], entropy=reg["entropy"],
@@ -551,7 +557,7 @@ def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step
 
     steps = jnp.arange(order.shape[0])
     (params, opt_state, state), (weighted, norms, valid) = jax.lax.scan(
-        step, (params, opt_state, state), (steps, order)
+        step, (params, opt_state, state), (steps, order, X if sparse else steps)
     )
     mean_loss = jnp.sum(weighted) / jnp.sum(mask)
     mean_norms = norms.sum(axis=0) / valid.sum()
@@ -575,7 +581,10 @@ def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_s
         Seeds the epoch's random draws (dropout, noise), one key per step.
     X, Y, w, mask : arrays with ``n_batches * batch_size`` rows
         Inputs, encoded targets, sample weights (zero on padding rows) and 1
-        for real rows, 0 for padding rows.
+        for real rows, 0 for padding rows. A sparse ``X`` is instead a
+        :class:`~skneural._sparse.SparseRows` holding the epoch's minibatches
+        in training order (arrays of shape (n_batches, nnz), from
+        :func:`skneural._sparse.epoch_batches`).
     reg : dict of scalars
         ``alpha``, ``l1``, ``entropy`` and ``clip_norm`` (``inf``: no
         clipping), traced.
