@@ -21,7 +21,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -46,6 +51,7 @@ from ._activations import (
 )
 from ._batched import _prefitted
 from ._losses import LOSSES
+from ._messages import did_you_mean, one_of
 from ._objective import (
     Problem,
     precision,
@@ -107,6 +113,45 @@ def _float_array(a, dtype=None):
     if dtype is None:
         dtype = a.dtype if a.dtype.kind == "f" else np.float64
     return a.astype(dtype, copy=False)
+
+
+def _name_error(est, param, expected, value, names):
+    """scikit-learn's InvalidParameterError, with the closest name."""
+    return InvalidParameterError(
+        f"The {param!r} parameter of {type(est).__name__} must be {expected}. "
+        f"Got {value!r} instead." + did_you_mean(value, names)
+    )
+
+
+def _check_names(est):
+    """Raise for an unknown solver, activation, init or loss name, or a solver
+    of another type, naming only public names."""
+    solver = est.solver
+    if isinstance(solver, str) and solver not in SOLVERS:
+        raise _name_error(est, "solver", f"one of {one_of(SOLVERS)}", solver, SOLVERS)
+    if not isinstance(solver, (str, Solver, optax.GradientTransformation)):
+        raise _name_error(
+            est, "solver", f"a name ({one_of(SOLVERS)}), a solver object from "
+            "skneural.solvers or an optax.GradientTransformation", solver, (),
+        )  # fmt: skip
+    activations = est.activation
+    if not isinstance(activations, (list, tuple)):
+        activations = [activations]
+    known = set(ACTIVATIONS) | set(LAYER_ACTIVATIONS) | set(STEP_FUNCTIONS)
+    for a in activations:
+        if isinstance(a, str) and a not in known:
+            raise _name_error(
+                est, "activation", f"one of {one_of(known)}, an "
+                "skneural.Activation, a callable or a list of these", a, known,
+            )  # fmt: skip
+    for param in ("init", "loss"):
+        options = est._parameter_constraints.get(param, [None])[0]
+        value = getattr(est, param, None)
+        if isinstance(options, StrOptions) and isinstance(value, str) and (
+            value not in options.options
+        ):
+            raise _name_error(est, param, f"one of {one_of(options.options)}",
+                              value, options.options)  # fmt: skip
 
 
 def _warn_single_class(binarizer):
@@ -263,6 +308,13 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         self.batch_norm = batch_norm
         self.l1 = l1
         self.clip_norm = clip_norm
+
+    def _validate_params(self):
+        """scikit-learn's parameter validation, after a check of the names a
+        user types (solver, activation, init, loss), whose errors list the
+        valid names, sorted, and suggest the closest one."""
+        _check_names(self)
+        super()._validate_params()
 
     # ------------------------------------------------------------------ solver
     def _solver_object(self):

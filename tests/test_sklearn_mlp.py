@@ -48,6 +48,13 @@ EXPECTED_FAILURES = {
         "where MLP raises after training 'Solver produced non-finite "
         "parameter weights'"
     ),
+    "test_partial_fit_regression": (
+        "compute dtype: in float32 (skneural's default for stepwise solvers) "
+        "100 calls of partial_fit, each drawing the same row order from "
+        "random_state=1, and one fit of 100 epochs sum the batch's rows in "
+        "different orders; predictions differ by ~2e-7 (relative 2e-5), "
+        "beyond the test's rtol=1e-7 (with dtype='float64': 4e-16)"
+    ),
     "test_mlp_diverging_loss": (
         "divergence guard: skneural stops a fit whose loss grows past 1e4 "
         "times the first epoch's and keeps the lowest-loss parameters, so the "

@@ -16,12 +16,14 @@ Whole-batch solvers: :class:`LBFGS`, :class:`BFGS`, :class:`ConjugateGradient`,
 """
 
 from ._base import (
+    FTOL,
     OptaxSolver,
     Progress,
     Solver,
     StepwiseSolver,
     WholeBatchResult,
     WholeBatchSolver,
+    loss_converged,
     warn_not_converged,
 )
 from ._cg import ConjugateGradient
@@ -68,6 +70,7 @@ SOLVERS = {
 }
 
 __all__ = [
+    "FTOL",
     "SOLVERS",
     "AdaDelta",
     "AdaGrad",
@@ -94,6 +97,7 @@ __all__ = [
     "TrustNCG",
     "WholeBatchResult",
     "WholeBatchSolver",
+    "loss_converged",
     "quickprop",
     "rprop",
     "scale_by_adadelta",
