@@ -41,7 +41,9 @@ from ._stepwise import (
     NAdam,
     Nesterov,
     RMSProp,
+    adam_efficient,
     scale_by_adadelta,
+    sgd_velocity,
 )
 
 #: Solver names -> classes.
@@ -97,9 +99,11 @@ __all__ = [
     "TrustNCG",
     "WholeBatchResult",
     "WholeBatchSolver",
+    "adam_efficient",
     "loss_converged",
     "quickprop",
     "rprop",
     "scale_by_adadelta",
+    "sgd_velocity",
     "warn_not_converged",
 ]
