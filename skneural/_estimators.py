@@ -61,7 +61,7 @@ from ._objective import (
     unravel,
 )
 from ._progress import CallbackSupportMixin, FitReporter
-from ._training import StepwiseRun, _pad_rows, _to_device, _to_numpy, fit_one
+from ._training import StepwiseRun, _pad_rows, _to_device, fit_one
 from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
 
 #: Gradient diagnostics (see ``grad_norm_curve_``): a warning is emitted once

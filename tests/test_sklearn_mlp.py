@@ -113,7 +113,7 @@ def test_sklearn_mlp_suite_passes_but_for_the_listed_differences(tmp_path):
         f"--junitxml={report}", "test_mlp.py",
     ] + [f"--deselect=test_mlp.py::{name}" for name in DESELECTED]  # fmt: skip
     run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=900)  # fmt: skip
+                         text=True, timeout=900, check=False)  # fmt: skip
     assert report.exists(), run.stdout[-3000:] + run.stderr[-3000:]
     results = _results(report)
     failed = {name for name, what in results.items() if what == "failed"}
