@@ -152,8 +152,9 @@ class ScipyMinimizer(WholeBatchSolver):
         n_iter = min(int(res.nit), max_iter)
         if stop:
             reason = stop[0]
-        elif res.status != 0 and not (
-            n_iter < max_iter and np.isfinite(res.fun) and loss_converged(progress.curve)
+        elif res.status == 1 or (  # 1: scipy's iteration/evaluation limit
+            res.status != 0
+            and not (np.isfinite(res.fun) and loss_converged(progress.curve))
         ):
             reason = str(res.message)
         else:  # converged, or stalled on a flat loss (e.g. "precision loss")
