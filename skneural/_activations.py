@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
+from ._messages import did_you_mean, one_of
+
 
 def _identity(x):
     return x
@@ -158,7 +160,8 @@ class Activation:
         known = set(ACTIVATIONS) | set(LAYER_ACTIVATIONS)
         if name not in known:
             raise ValueError(
-                f"Unknown activation {name!r}; expected one of {sorted(known)}."
+                f"Unknown activation {name!r}; expected one of {one_of(known)}."
+                + did_you_mean(name, known)
             )
         unknown = set(params) - set(LAYER_ACTIVATIONS.get(name, params))
         if unknown:
@@ -226,10 +229,10 @@ def resolve(activation, n_hidden):
                     "skneural.Perceptron for Rosenblatt's rule with a step unit."
                 )
             if a not in ACTIVATIONS and a not in LAYER_ACTIVATIONS:
+                known = set(ACTIVATIONS) | set(LAYER_ACTIVATIONS)
                 raise ValueError(
-                    f"Unknown activation {a!r}; expected one of "
-                    f"{sorted(set(ACTIVATIONS) | set(LAYER_ACTIVATIONS))}, an "
-                    "Activation or a callable."
+                    f"Unknown activation {a!r}; expected one of {one_of(known)}, "
+                    "an Activation or a callable." + did_you_mean(a, known)
                 )
         elif not callable(a):
             raise ValueError(

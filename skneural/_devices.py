@@ -6,6 +6,11 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from ._messages import did_you_mean, one_of
+
+#: Platform names ``device`` accepts (each where JAX has such devices).
+PLATFORMS = ("cpu", "gpu", "tpu")
+
 
 def _available():
     return ", ".join(str(d) for d in jax.devices())
@@ -22,8 +27,12 @@ def _one(name):
     try:
         devices = jax.devices(platform)
     except RuntimeError:
+        hint = "" if platform in PLATFORMS else (
+            f" Platforms: {one_of(PLATFORMS)}, optionally with ':index', or "
+            "['all']." + did_you_mean(platform, PLATFORMS)
+        )  # fmt: skip
         raise ValueError(
-            f"device={name!r} is not available: JAX sees {_available()}."
+            f"device={name!r} is not available: JAX sees {_available()}." + hint
         ) from None
     if not index:
         return devices[0]

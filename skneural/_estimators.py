@@ -21,7 +21,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -46,6 +51,7 @@ from ._activations import (
 )
 from ._batched import _prefitted
 from ._losses import LOSSES
+from ._messages import did_you_mean, one_of
 from ._objective import (
     Problem,
     precision,
@@ -55,7 +61,7 @@ from ._objective import (
     unravel,
 )
 from ._progress import CallbackSupportMixin, FitReporter
-from ._training import StepwiseRun, _pad_rows, _to_device, _to_numpy, fit_one
+from ._training import StepwiseRun, _pad_rows, _to_device, fit_one
 from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
 from .solvers._base import portable_state
 
@@ -98,6 +104,68 @@ def _check_representable(a, dtype, name):
             f"{largest:.3g} > {limit:.3g}), the precision this "
             "model computes in. Scale the data (e.g. StandardScaler) or use "
             "dtype='float64'."
+        )
+
+
+def _float_array(a, dtype=None):
+    """``a`` as a numpy float array (``dtype``, else its own float dtype or
+    float64): weights set by hand may be lists or integer arrays."""
+    a = np.asarray(a)
+    if dtype is None:
+        dtype = a.dtype if a.dtype.kind == "f" else np.float64
+    return a.astype(dtype, copy=False)
+
+
+def _name_error(est, param, expected, value, names):
+    """scikit-learn's InvalidParameterError, with the closest name."""
+    return InvalidParameterError(
+        f"The {param!r} parameter of {type(est).__name__} must be {expected}. "
+        f"Got {value!r} instead." + did_you_mean(value, names)
+    )
+
+
+def _check_names(est):
+    """Raise for an unknown solver, activation, init or loss name, or a solver
+    of another type, naming only public names."""
+    solver = est.solver
+    if isinstance(solver, str) and solver not in SOLVERS:
+        raise _name_error(est, "solver", f"one of {one_of(SOLVERS)}", solver, SOLVERS)
+    if not isinstance(solver, (str, Solver, optax.GradientTransformation)):
+        raise _name_error(
+            est, "solver", f"a name ({one_of(SOLVERS)}), a solver object from "
+            "skneural.solvers or an optax.GradientTransformation", solver, (),
+        )  # fmt: skip
+    activations = est.activation
+    if not isinstance(activations, (list, tuple)):
+        activations = [activations]
+    known = set(ACTIVATIONS) | set(LAYER_ACTIVATIONS) | set(STEP_FUNCTIONS)
+    for a in activations:
+        if isinstance(a, str) and a not in known:
+            raise _name_error(
+                est, "activation", f"one of {one_of(known)}, an "
+                "skneural.Activation, a callable or a list of these", a, known,
+            )  # fmt: skip
+    for param in ("init", "loss"):
+        options = est._parameter_constraints.get(param, [None])[0]
+        value = getattr(est, param, None)
+        if isinstance(options, StrOptions) and isinstance(value, str) and (
+            value not in options.options
+        ):
+            raise _name_error(est, param, f"one of {one_of(options.options)}",
+                              value, options.options)  # fmt: skip
+
+
+def _warn_single_class(binarizer):
+    """The warning of a classifier fitted on a single class."""
+    if binarizer.y_type_ != "multilabel-indicator" and len(binarizer.classes_) < 2:
+        warnings.warn(
+            f"y contains a single class ({binarizer.classes_.tolist()[0]!r}). The "
+            "model is "
+            "fitted as scikit-learn's MLPClassifier fits it (one logistic output "
+            "trained towards 'not this class') and predicts this class for every "
+            "sample; predict_proba has two columns, the first close to 1.",
+            RuntimeWarning,
+            stacklevel=4,
         )
 
 
@@ -246,6 +314,13 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         # A raw optax transformation (a closure) pickles by value.
         return portable_state(super().__getstate__(), "solver")
 
+    def _validate_params(self):
+        """scikit-learn's parameter validation, after a check of the names a
+        user types (solver, activation, init, loss), whose errors list the
+        valid names, sorted, and suggest the closest one."""
+        _check_names(self)
+        super()._validate_params()
+
     # ------------------------------------------------------------------ solver
     def _solver_object(self):
         """The solver as an object: named solvers take the MLP-style params."""
@@ -304,6 +379,8 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
+        if not first_pass:
+            self._derive_missing_state()
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
@@ -346,7 +423,8 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                 f"optax.GradientTransformation; got {type(solver).__name__}."
             )
         if first_pass:
-            self._initialize(y, layer_units, rng, dtype)
+            self._initialize(y, layer_units, rng, dtype, X.dtype)
+        self._fit_dtype = dtype.name  # the precision prediction computes in
         return X, y, sample_weight, solver, rng, dtype
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
@@ -375,7 +453,10 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                 self._fit_whole_batch(X, y, sample_weight, solver, dtype, reporter)
         return self
 
-    def _initialize(self, y, layer_units, rng, dtype):
+    def _initialize(self, y, layer_units, rng, dtype, attr_dtype):
+        """Fresh parameters, drawn in ``dtype`` (the computation's precision)
+        and stored in ``attr_dtype`` (the input's float dtype, as
+        scikit-learn's MLP stores them)."""
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
@@ -385,7 +466,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             rng, layer_units, self.activation, dtype, self.init,
             net=self._net(len(layer_units) - 2),
         )  # fmt: skip
-        self._set_params_from(params, state)
+        self._set_params_from(params, state, dtype=attr_dtype)
         self.loss_curve_ = []
         self.grad_norm_curve_ = []
         self._no_improvement_count = 0
@@ -443,22 +524,104 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
     _entropy_reg = 0.0
 
     def _params(self):
+        extras = getattr(self, "layer_params_", None)
+        if extras is None:  # weights set by hand
+            extras = self._initial_layer_extras()[0]
         return [
             {"W": W, "b": b, **extra}
-            for W, b, extra in zip(
-                self.coefs_, self.intercepts_, self.layer_params_ + [{}]
-            )
+            for W, b, extra in zip(self.coefs_, self.intercepts_, list(extras) + [{}])
         ]
 
-    def _set_params_from(self, params, state=None):
-        params = _to_numpy(params)
+    def _net_state(self):
+        state = getattr(self, "layer_state_", None)
+        return self._initial_layer_extras()[1] if state is None else state
+
+    def _initial_layer_extras(self):
+        """Initial ``layer_params_`` and ``layer_state_`` for the current
+        ``coefs_`` (PReLU slopes at their initial value, batch-normalisation
+        scales 1, shifts 0, running means 0, variances 1): what a model whose
+        weights were set by hand, as scikit-learn's MLP allows, starts from."""
+        coefs = [np.asarray(c) for c in self.coefs_]
+        units = [c.shape[0] for c in coefs] + [coefs[-1].shape[1]]
+        dtype = coefs[0].dtype if coefs[0].dtype.kind == "f" else np.float64
+        params, state = _network.init(
+            np.random.RandomState(0), units, self.activation, dtype,
+            net=self._net(len(units) - 2),
+        )  # fmt: skip
+        extras = [{k: v for k, v in p.items() if k not in ("W", "b")} for p in params]
+        return extras[:-1], state
+
+    def _derive_missing_state(self):
+        """Complete a model given only scikit-learn MLP's public attributes.
+
+        ``coefs_`` and ``intercepts_`` may have been set by hand (as
+        scikit-learn's MLP allows, e.g. to continue from chosen weights with
+        ``partial_fit``); everything else skneural keeps is derived from them
+        where it is missing: the layer counts, the output activation, the
+        extra layer parameters and state at their initial values, and empty
+        training history.
+        """
+        self.coefs_ = [_float_array(c) for c in self.coefs_]
+        self.intercepts_ = [
+            _float_array(b, c.dtype) for b, c in zip(self.intercepts_, self.coefs_)
+        ]
+        early = self.early_stopping
+        defaults = {
+            "n_features_in_": self.coefs_[0].shape[0],
+            "n_layers_": len(self.coefs_) + 1,
+            "n_outputs_": self.coefs_[-1].shape[1],
+            "n_iter_": 0,
+            "t_": 0,
+            "loss_curve_": [],
+            "grad_norm_curve_": [],
+            "best_loss_": None if early else np.inf,
+            "validation_scores_": [] if early else None,
+            "validation_loss_curve_": [] if early else None,
+            "best_validation_score_": -np.inf if early else None,
+            "_no_improvement_count": 0,
+        }
+        for name, value in defaults.items():
+            if not hasattr(self, name):
+                setattr(self, name, value)
+        if not hasattr(self, "out_activation_"):
+            self.out_activation_ = LOSSES[self._loss_name].out_activation
+        if getattr(self, "layer_params_", None) is None or (
+            getattr(self, "layer_state_", None) is None
+        ):
+            extras, state = self._initial_layer_extras()
+            if getattr(self, "layer_params_", None) is None:
+                self.layer_params_ = extras
+            if getattr(self, "layer_state_", None) is None:
+                self.layer_state_ = state
+
+    def _set_params_from(self, params, state=None, dtype=None):
+        """Store ``params`` (and ``state``) as the fitted numpy attributes, in
+        ``dtype``; None keeps the dtype of the current ``coefs_`` (a
+        continued fit keeps its attributes' dtype, as scikit-learn's MLP)."""
+        if dtype is None:
+            dtype = np.asarray(self.coefs_[0]).dtype
+        params = jax.tree_util.tree_map(lambda a: np.asarray(a, dtype=dtype), params)
         self.coefs_ = [p["W"] for p in params]
         self.intercepts_ = [p["b"] for p in params]
         self.layer_params_ = [
             {k: v for k, v in p.items() if k not in ("W", "b")} for p in params[:-1]
         ]
         if state is not None:
-            self.layer_state_ = _to_numpy(state)
+            self.layer_state_ = jax.tree_util.tree_map(
+                lambda a: np.asarray(a, dtype=dtype), state
+            )
+
+    def _out_activation(self):
+        stored = getattr(self, "out_activation_", None)
+        return LOSSES[self._loss_name].out_activation if stored is None else stored
+
+    def _predict_dtype(self):
+        """The precision of the last fit's computation, which prediction uses
+        too (derived from the parameters for weights set by hand)."""
+        stored = getattr(self, "_fit_dtype", None)
+        if stored is not None:
+            return np.dtype(stored)
+        return self._compute_dtype(self._solver_object())
 
     def _encode_targets(self, y, dtype):
         return np.asarray(y, dtype=dtype)
@@ -612,7 +775,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         a numpy array of shape (n_samples, n_outputs) in ``X``'s float dtype.
         """
         if dtype is None:
-            dtype = self.coefs_[0].dtype
+            dtype = self._predict_dtype()
         out_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         n = X.shape[0]
         if sp.issparse(X):  # chunks of rows as padded coordinates, never dense
@@ -621,7 +784,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             if params is None:
                 params = _to_device(self._params(), dtype)
             if state is None:
-                state = _to_device(self.layer_state_, dtype)
+                state = _to_device(self._net_state(), dtype)
             chunks = []
             for start in range(0, n, _PREDICT_CHUNK):
                 stop = min(start + _PREDICT_CHUNK, n)
@@ -634,12 +797,12 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                     params,
                     Xc,
                     activation=self._layer_activations,
-                    out_activation=self.out_activation_,
+                    out_activation=self._out_activation(),
                     state=state,
                 )
                 chunks.append(np.asarray(out[: stop - start]))
         if not chunks:
-            return np.zeros((0, self.n_outputs_), dtype=out_dtype)
+            return np.zeros((0, np.shape(self.coefs_[-1])[1]), dtype=out_dtype)
         return np.concatenate(chunks).astype(out_dtype, copy=False)
 
     def _predict_devices(self):
@@ -658,7 +821,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             dtype=(np.float64, np.float32),
             reset=False,
         )
-        _check_representable(X, self.coefs_[0].dtype, "X")
+        _check_representable(X, self._predict_dtype(), "X")
         return X
 
     @abstractmethod
@@ -1117,6 +1280,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
+            _warn_single_class(self._label_binarizer)
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -1131,15 +1295,27 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        if self._label_binarizer.y_type_ != "multilabel-indicator" and (
-            len(self.classes_) < 2
-        ):
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the "
-                f"data, but the data contains only one class: {self.classes_[0]!r}."
-            )
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
+
+    def _derive_missing_state(self):
+        if getattr(self, "_label_binarizer", None) is None and hasattr(
+            self, "classes_"
+        ):
+            self._label_binarizer = self._binarizer()
+        super()._derive_missing_state()
+
+    def _binarizer(self):
+        """The label binarizer; for weights and ``classes_`` set by hand, one
+        derived from ``classes_`` and the output layer (one logistic unit:
+        binary; a softmax: multiclass; several logistic units: multilabel)."""
+        binarizer = getattr(self, "_label_binarizer", None)
+        if binarizer is not None:
+            return binarizer
+        n_outputs = np.asarray(self.coefs_[-1]).shape[1]
+        if n_outputs > 1 and getattr(self, "out_activation_", None) == "logistic":
+            return LabelBinarizer().fit(np.eye(n_outputs, dtype=int))
+        return LabelBinarizer().fit(self.classes_)
 
     def _score_output(self, output, y, sample_weight):
         if not np.isfinite(output).all():
@@ -1147,9 +1323,9 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         return accuracy_score(y, self._labels(output), sample_weight=sample_weight)
 
     def _labels(self, output):
-        if self.n_outputs_ == 1:
+        if output.shape[1] == 1:
             output = output.ravel()
-        return self._label_binarizer.inverse_transform(output)
+        return self._binarizer().inverse_transform(output)
 
     def predict(self, X):
         """Predict using the multilayer perceptron classifier.
@@ -1195,6 +1371,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
+            _warn_single_class(self._label_binarizer)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def predict_proba(self, X):
@@ -1212,7 +1389,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         """
         check_is_fitted(self)
         y_pred = self._output(self._validate_X_predict(X))
-        if self.n_outputs_ == 1:
+        if y_pred.shape[1] == 1:
             y_pred = y_pred.ravel()
             return np.vstack([1 - y_pred, y_pred]).T
         return y_pred

@@ -175,8 +175,10 @@ class StepwiseRun:
         self.n_features = X.shape[1]
         with precision(dtype):
             self.reg = _to_numpy(est._regularization(dtype))
-            self.params = est._params()
-            self.net_state = est.layer_state_
+            # In the computation's dtype (the fitted arrays follow the input's).
+            self.params, self.net_state = jax.tree_util.tree_map(
+                lambda a: np.asarray(a, dtype=dtype), (est._params(), est.layer_state_)
+            )
             fresh = _to_numpy(set_hyperparams(
                 init_state(_to_device(self.params, dtype), tx=tx), hyper, dtype
             ))  # fmt: skip

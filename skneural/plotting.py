@@ -36,12 +36,18 @@ def _final_estimator(estimator):
 
 
 def _is_whole_batch(estimator):
-    """Whether ``loss_curve_`` counts iterations rather than epochs."""
-    from .solvers import WholeBatchSolver
+    """Whether ``loss_curve_`` counts iterations rather than epochs: the
+    solver (skneural's object for a name, or scikit-learn's 'lbfgs') is a
+    whole-batch solver."""
+    from .solvers import SOLVERS, WholeBatchSolver
 
-    solver = getattr(estimator, "solver", None)
-    if isinstance(solver, str):
-        return solver == "lbfgs"
+    if hasattr(estimator, "_solver_object"):  # skneural: names -> objects
+        solver = estimator._solver_object()
+    else:
+        solver = getattr(estimator, "solver", None)
+        if isinstance(solver, str):
+            solver = SOLVERS.get(solver)
+            return isinstance(solver, type) and issubclass(solver, WholeBatchSolver)
     return isinstance(solver, WholeBatchSolver)
 
 
@@ -180,7 +186,13 @@ class LossCurveDisplay:
             if not line.get_label().startswith("_")
         ]
         if handles:
-            ax.legend(handles, [h.get_label() for h in handles])
+            # Above the axes, off the curves (inside, 'best' would avoid only
+            # the loss curves, not the validation curves of the twin axes).
+            ax.legend(
+                handles, [h.get_label() for h in handles], loc="lower left",
+                bbox_to_anchor=(0.0, 1.01), ncol=min(len(handles), 2),
+                frameon=False, borderaxespad=0.0,
+            )  # fmt: skip
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

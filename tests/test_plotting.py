@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skneural import NeuralClassifier, NeuralRegressor
+from skneural.solvers import SOLVERS, WholeBatchSolver
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -102,6 +103,45 @@ def test_loss_curve_whole_batch_axis_label():
     ).fit(X, X.sum(axis=1))
     disp = LossCurveDisplay.from_estimator(reg)
     assert disp.ax_.get_xlabel() == "Iteration"
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_loss_curve_axis_label_follows_the_solver_kind(name):
+    """Every whole-batch solver counts iterations, every stepwise one epochs,
+    whether named or given as an object; scikit-learn's names too."""
+    from skneural.plotting import _is_whole_batch
+
+    whole = issubclass(SOLVERS[name], WholeBatchSolver)
+    assert _is_whole_batch(NeuralRegressor(solver=name)) is whole
+    assert _is_whole_batch(NeuralRegressor(solver=SOLVERS[name]())) is whole
+    if name in ("adam", "sgd", "lbfgs"):
+        assert _is_whole_batch(MLPRegressor(solver=name)) is whole
+
+
+def test_loss_curve_lm_is_labelled_by_iteration():
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    reg = NeuralRegressor(
+        hidden_layer_sizes=(4,), solver="lm", max_iter=5, random_state=0
+    ).fit(X, X.sum(axis=1))
+    assert LossCurveDisplay.from_estimator(reg).ax_.get_xlabel() == "Iteration"
+
+
+def test_loss_curve_legend_is_off_the_curves(digits):
+    """With early stopping the legend does not cover the axes (where both the
+    loss and the validation curves are drawn)."""
+    X, y = digits
+    clf = NeuralClassifier(hidden_layer_sizes=(6,), max_iter=12, early_stopping=True,
+                           random_state=0).fit(X, y)  # fmt: skip
+    disp = LossCurveDisplay.from_estimator(clf, name="net")
+    fig = disp.figure_
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = disp.ax_.get_legend().get_window_extent(renderer)
+    axes = disp.ax_.get_window_extent(renderer)
+    assert legend.y0 >= axes.y1 - 1  # above the plotting area
+    assert [t.get_text() for t in disp.ax_.get_legend().get_texts()] == [
+        "net", "net (validation)"
+    ]
 
 
 def test_loss_curve_errors(digits):

@@ -7,6 +7,7 @@ so in float64 the training trajectories can be compared step by step.
 import numpy as np
 import pytest
 from scipy.optimize import check_grad
+from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_iris, make_regression
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.neural_network._base import LOSS_FUNCTIONS
@@ -34,51 +35,118 @@ def _max_coef_diff(a, b):
                                                    b.coefs_ + b.intercepts_))
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize(
-    "params",
-    [
-        dict(solver="sgd", learning_rate_init=0.01),
-        dict(solver="sgd", learning_rate_init=0.01, nesterovs_momentum=False),
-        dict(solver="sgd", learning_rate_init=0.1, momentum=0.0,
-             learning_rate="invscaling"),
-        dict(solver="sgd", learning_rate_init=0.01, alpha=0.1),
-    ],
-    ids=["nesterov", "momentum", "invscaling", "alpha"],
-)
-@pytest.mark.parametrize("shuffle", [False, True])
-@pytest.mark.parametrize("task", ["regression", "classification"])
-def test_sgd_trajectory_equals_sklearn(params, task, shuffle):
-    """Same init, same minibatch order (scikit-learn's shuffling is reproduced
-    from ``random_state``): the same SGD iterates."""
+#: Every scikit-learn stepwise update: SGD with plain, classical and Nesterov
+#: momentum under the three learning-rate schedules, and Adam. 'adaptive'
+#: stalls quickly (tol=1e-2, n_iter_no_change=2) so that the rate changes
+#: several times within the fit; the stopping rules are on (tol > 0) so that
+#: equal trajectories must also stop at the same epoch.
+_SGD_MOMENTA = {"plain": dict(momentum=0.0), "classical":
+                dict(nesterovs_momentum=False), "nesterov": dict()}  # fmt: skip
+_SCHEDULES = {
+    "constant": dict(learning_rate="constant"),
+    "invscaling": dict(learning_rate="invscaling", learning_rate_init=0.1),
+    "adaptive": dict(learning_rate="adaptive", tol=1e-2, n_iter_no_change=2),
+}
+_STEPWISE = {
+    f"sgd-{m}-{s}": {"solver": "sgd", "learning_rate_init": 0.01, **mp, **sp}
+    for m, mp in _SGD_MOMENTA.items()
+    for s, sp in _SCHEDULES.items()
+}
+_STEPWISE.update({
+    "sgd-alpha": dict(solver="sgd", learning_rate_init=0.01, alpha=0.1),
+    "adam": dict(solver="adam", learning_rate_init=0.01),
+    "adam-betas": dict(solver="adam", learning_rate_init=0.003, beta_1=0.8,
+                       beta_2=0.99, epsilon=1e-6, alpha=0.01),
+    "adam-stops": dict(solver="adam", learning_rate_init=0.01, tol=1e-3,
+                       n_iter_no_change=3),
+})  # fmt: skip
+
+
+def _fit_both(params, task, shuffle, max_iter=25):
     if task == "regression":
         (X, y), ours, theirs = _regression(), NeuralRegressor, MLPRegressor
     else:
         (X, y), ours, theirs = _classification(), NeuralClassifier, MLPClassifier
     common = dict(hidden_layer_sizes=(7,), random_state=0, tol=0, shuffle=shuffle,
-                  batch_size=40, max_iter=20, **params)
+                  batch_size=40, max_iter=max_iter)
+    common.update(params)
     a = ours(dtype="float64", **common).fit(X, y)
     b = theirs(**common).fit(X, y)
-    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-12)
-    assert _max_coef_diff(a, b) < 1e-12
+    return a, b
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("params", list(_STEPWISE.values()), ids=list(_STEPWISE))
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_stepwise_trajectory_equals_sklearn(params, task, shuffle):
+    """Same init, same minibatch order (scikit-learn's shuffling is reproduced
+    from ``random_state``), the same update rule: in float64 the same weights
+    after every one of >= 20 epochs, hence the same stopping epoch."""
+    a, b = _fit_both(params, task, shuffle)
+    assert a.n_iter_ == b.n_iter_
+    assert len(a.loss_curve_) == len(b.loss_curve_)
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-10)
+    assert _max_coef_diff(a, b) < 1e-10
+    assert a.coefs_[0].dtype == np.float64
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", ["sgd-nesterov-adaptive", "adam-stops"])
+def test_stepwise_comparison_is_not_trivial(name):
+    """The grid above exercises what it claims: 'adaptive' lowers the rate
+    within the fit, the stopping rule ends a fit before max_iter, and the
+    weights move far from their initial values."""
+    a, b = _fit_both(_STEPWISE[name], "classification", True, max_iter=200)
+    if name.endswith("adaptive"):
+        assert b._optimizer.learning_rate < 0.01 / 5**2
+    assert b.n_iter_ < 200 and a.n_iter_ == b.n_iter_ >= 20
+    assert _max_coef_diff(a, b) < 1e-10
+    start = MLPClassifier(hidden_layer_sizes=(7,), random_state=0, max_iter=1,
+                          learning_rate_init=1e-30, solver="sgd", momentum=0.0)
+    with pytest.warns(Warning):
+        start.fit(*_classification())
+    assert _max_coef_diff(a, start) > 1e-2
+
+
+def test_sgd_rate_change_scales_only_the_new_gradient():
+    """Hand-computed: after a rate change the velocity keeps its size."""
+    from skneural.solvers import SGD
+
+    for nesterov in (False, True):
+        tx, hyper = SGD(learning_rate=0.5, momentum=0.9,
+                        nesterov=nesterov).optax_transformation()  # fmt: skip
+        with jax.enable_x64(True):
+            theta = jax.numpy.array([1.0])
+            state = tx.init(theta)
+            state.hyperparams.update({k: jax.numpy.asarray(v) for k, v in hyper.items()})
+            g1, g2 = jax.numpy.array([2.0]), jax.numpy.array([3.0])
+            u1, state = tx.update(g1, state, theta)
+            state.hyperparams["learning_rate"] = jax.numpy.asarray(0.1)
+            u2, state = tx.update(g2, state, theta)
+        v1 = -0.5 * 2.0
+        v2 = 0.9 * v1 - 0.1 * 3.0
+        expected = (0.9 * v2 - 0.1 * 3.0) if nesterov else v2
+        assert float(u2[0]) == pytest.approx(expected, rel=1e-12)
+        assert float(u1[0]) == pytest.approx(
+            (0.9 * v1 - 0.5 * 2.0) if nesterov else v1, rel=1e-12
+        )
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("task", ["regression", "classification"])
-def test_adam_trajectory_close_to_sklearn(task):
-    """Close, not equal: scikit-learn folds the bias correction into the step
-    size (the paper's "efficient version"), which scales epsilon by
-    ``1/sqrt(1 - beta_2^t)``; optax applies epsilon after the correction
-    (Algorithm 1). Weights with near-zero gradients then move differently."""
-    if task == "regression":
-        (X, y), ours, theirs = _regression(), NeuralRegressor, MLPRegressor
-    else:
-        (X, y), ours, theirs = _classification(), NeuralClassifier, MLPClassifier
-    common = dict(hidden_layer_sizes=(7,), random_state=0, tol=0, shuffle=False,
-                  batch_size=40, max_iter=20, learning_rate_init=0.01)
-    a = ours(dtype="float64", **common).fit(X, y)
-    b = theirs(**common).fit(X, y)
-    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=5e-3)
+def test_adam_algorithm1_form_is_close_but_not_equal(task):
+    """``Adam(form='algorithm1')`` (optax's placement of epsilon) stays
+    available: close to scikit-learn's trajectory, not equal to it."""
+    from skneural.solvers import Adam
+
+    c, b = _fit_both(dict(solver="adam", learning_rate_init=0.01), task, False)
+    X, y = _regression() if task == "regression" else _classification()
+    a = clone(c).set_params(solver=Adam(learning_rate=0.01, form="algorithm1"))
+    a.fit(X, y)
+    assert _max_coef_diff(c, b) < 1e-10
+    np.testing.assert_allclose(a.loss_curve_, c.loss_curve_, rtol=5e-3)
+    assert _max_coef_diff(a, c) > 1e-8
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -193,6 +193,18 @@ def _one_class(y):
     return y.ndim == 1 and len(np.unique(y)) < 2
 
 
+def _check_one_class(model, X, y):
+    """A single class: fitted with a warning, predicted for every sample, and
+    two probability columns, as scikit-learn's MLPClassifier gives."""
+    with pytest.warns(RuntimeWarning, match="single class"):
+        model.fit(X, y)
+    pred = model.predict(X)
+    assert pred.shape == np.shape(y) and (pred == np.asarray(y)[0]).all()
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(pred), 2) and np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+
+
 # ---------------------------------------------- bad input, property-based
 @PROPERTY
 @given(data=st.data())
@@ -212,8 +224,7 @@ def test_any_numeric_matrix_in_any_container(data):
     Xc = CONTAINERS[container](X)
     model = make(kind, solver)
     if kind == "classifier" and _one_class(y):
-        with user_error("only one class"):
-            model.fit(Xc, y)
+        _check_one_class(model, Xc, y)
         return
     model.fit(Xc, y)
     float32_in = X.dtype == np.float32 and container != "list"
@@ -224,7 +235,8 @@ def test_any_numeric_matrix_in_any_container(data):
 @given(data=st.data())
 def test_classifier_labels(data):
     """Integer (negative, non-contiguous), string and boolean labels, and
-    multilabel indicator matrices; a single class is an error."""
+    multilabel indicator matrices; a single class is fitted as scikit-learn's
+    MLPClassifier fits it (with a warning)."""
     solver = data.draw(st.sampled_from(SUBSET), label="solver")
     X = data.draw(matrices(dtypes=(np.float64,)), label="X")
     if data.draw(st.booleans(), label="multilabel"):
@@ -233,8 +245,7 @@ def test_classifier_labels(data):
         y = data.draw(class_labels(len(X)), label="y")
     model = make("classifier", solver)
     if _one_class(y):
-        with user_error("only one class"):
-            model.fit(X, y)
+        _check_one_class(model, X, y)
         return
     model.fit(X, y)
     check_fitted(model, X, y)
@@ -406,8 +417,7 @@ def test_every_solver_accepts_awkward_input_and_rejects_mistakes(solver):
 
     with user_error("[Nn]egative"):
         make("classifier", solver).fit(X, y, sample_weight=-w)
-    with user_error("only one class"):
-        make("classifier", solver).fit(X, np.full(len(X), "cat"))
+    _check_one_class(make("classifier", solver), X, np.full(len(X), "cat"))
     with user_error("NaN"):
         make("regressor", solver).fit(np.where(X > 2, np.nan, X), y=X.sum(axis=1))
     with user_error("inconsistent numbers of samples"):

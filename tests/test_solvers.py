@@ -365,6 +365,30 @@ def _adam(grad, theta, n, eta, b1, b2, eps_root, eps_out):
     return out
 
 
+def _adam_efficient(grad, theta, n, eta, b1, b2, eps):
+    """Kingma and Ba's "efficient" form, as scikit-learn's AdamOptimizer."""
+    m, s, out = 0 * theta, 0 * theta, []
+    for t in range(1, n + 1):
+        g = grad(theta)
+        m = b1 * m + (1 - b1) * g
+        s = b2 * s + (1 - b2) * g**2
+        eta_t = eta * np.sqrt(1 - b2**t) / (1 - b1**t)
+        theta = theta - eta_t * m / (np.sqrt(s) + eps)
+        out.append(theta)
+    return out
+
+
+def _sgd_sklearn(grad, theta, n, eta, mu, nesterov):
+    """scikit-learn's SGDOptimizer: v <- mu v - eta g; step v or mu v - eta g."""
+    v, out = 0 * theta, []
+    for _ in range(n):
+        g = grad(theta)
+        v = mu * v - eta * g
+        theta = theta + (mu * v - eta * g if nesterov else v)
+        out.append(theta)
+    return out
+
+
 def _rprop(grad, theta, n, eta0, a=1.2, b=0.5, eta_min=1e-6, eta_max=50.0,
            irprop=False):  # fmt: skip
     eta, g_prev, out = np.full_like(theta, eta0), 0 * theta, []
@@ -413,10 +437,18 @@ KNOWN_ANSWERS = {
                  lambda g, t, n: _adadelta(g, t, n, 0.9, 0.8, 1e-2)),
     "rmsprop": (RMSProp(learning_rate=0.05, rho=0.9, epsilon=1e-4),
                 lambda g, t, n: _rmsprop(g, t, n, 0.05, 0.9, 1e-4)),
-    "adam-catalogue": (Adam(learning_rate=0.1, epsilon=0.0, epsilon_root=1e-3),
+    "adam-catalogue": (Adam(learning_rate=0.1, epsilon=0.0, epsilon_root=1e-3,
+                            form="algorithm1"),
                        lambda g, t, n: _adam(g, t, n, 0.1, 0.9, 0.999, 1e-3, 0.0)),
-    "adam-default": (Adam(learning_rate=0.1),
-                     lambda g, t, n: _adam(g, t, n, 0.1, 0.9, 0.999, 0.0, 1e-8)),
+    "adam-algorithm1": (Adam(learning_rate=0.1, form="algorithm1"),
+                        lambda g, t, n: _adam(g, t, n, 0.1, 0.9, 0.999, 0.0, 1e-8)),
+    "adam-efficient": (Adam(learning_rate=0.1, epsilon=1e-3),
+                       lambda g, t, n: _adam_efficient(g, t, n, 0.1, 0.9, 0.999,
+                                                       1e-3)),
+    "sgd-nesterov": (SGD(learning_rate=0.1, momentum=0.8),
+                     lambda g, t, n: _sgd_sklearn(g, t, n, 0.1, 0.8, True)),
+    "sgd-momentum": (SGD(learning_rate=0.1, momentum=0.8, nesterov=False),
+                     lambda g, t, n: _sgd_sklearn(g, t, n, 0.1, 0.8, False)),
     "rprop": (RProp(learning_rate=0.4), lambda g, t, n: _rprop(g, t, n, 0.4)),
     "rprop-irprop": (RProp(learning_rate=0.4, variant="irprop-"),
                      lambda g, t, n: _rprop(g, t, n, 0.4, irprop=True)),

@@ -16,6 +16,7 @@ Whole-batch solvers: :class:`LBFGS`, :class:`BFGS`, :class:`ConjugateGradient`,
 """
 
 from ._base import (
+    FTOL,
     Optax,
     OptaxSolver,
     Progress,
@@ -23,6 +24,7 @@ from ._base import (
     StepwiseSolver,
     WholeBatchResult,
     WholeBatchSolver,
+    loss_converged,
     warn_not_converged,
 )
 from ._cg import ConjugateGradient
@@ -40,7 +42,9 @@ from ._stepwise import (
     NAdam,
     Nesterov,
     RMSProp,
+    adam_efficient,
     scale_by_adadelta,
+    sgd_velocity,
 )
 
 #: Solver names -> classes.
@@ -69,6 +73,7 @@ SOLVERS = {
 }
 
 __all__ = [
+    "FTOL",
     "SOLVERS",
     "AdaDelta",
     "AdaGrad",
@@ -96,8 +101,11 @@ __all__ = [
     "TrustNCG",
     "WholeBatchResult",
     "WholeBatchSolver",
+    "adam_efficient",
+    "loss_converged",
     "quickprop",
     "rprop",
     "scale_by_adadelta",
+    "sgd_velocity",
     "warn_not_converged",
 ]

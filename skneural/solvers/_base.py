@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 
+import numpy as np
 import optax
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -442,6 +443,39 @@ class Progress:
             )
             self._tic = now
         return False
+
+
+#: Relative decrease of the objective at or below which a whole-batch solver
+#: that can no longer lower it has converged: scipy's L-BFGS-B test
+#: ``(f_k - f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) <= factr * eps`` with its
+#: default ``factr = 1e7`` (about 2.2e-9).
+FTOL = 1e7 * float(np.finfo(np.float64).eps)
+
+
+def loss_converged(curve, ftol=FTOL):
+    """Whether the objective has stopped changing.
+
+    True when the last iteration lowered it by at most ``ftol`` relative to
+    ``max(|f_k|, |f_{k+1}|, 1)`` (scipy's L-BFGS-B test). A solver that stops
+    because no step lowers the objective any more (a failed line search,
+    Levenberg-Marquardt's damping past its limit, scipy's "precision loss")
+    reports convergence, without a warning, when this holds.
+
+    Parameters
+    ----------
+    curve : sequence of float
+        Objective after each iteration.
+    ftol : float, default=FTOL
+        Relative tolerance.
+
+    Returns
+    -------
+    bool
+    """
+    if len(curve) < 2 or not np.isfinite(curve[-1]):
+        return False
+    prev, last = float(curve[-2]), float(curve[-1])
+    return prev - last <= ftol * max(abs(prev), abs(last), 1.0)
 
 
 def warn_not_converged(name, n_iter, reason, max_iter=None):

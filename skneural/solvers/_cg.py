@@ -5,7 +5,13 @@ import warnings
 import numpy as np
 import scipy.optimize
 
-from ._base import Progress, WholeBatchResult, WholeBatchSolver, warn_not_converged
+from ._base import (
+    Progress,
+    WholeBatchResult,
+    WholeBatchSolver,
+    loss_converged,
+    warn_not_converged,
+)
 from ._scipy import EvaluationCache, ScipyMinimizer
 
 _BETAS = ("polak-ribiere", "fletcher-reeves")
@@ -53,7 +59,9 @@ class ConjugateGradient(WholeBatchSolver):
     rule only), with :func:`scipy.optimize.line_search` as the line search.
 
     Memory and time per iteration are linear in the number of parameters, as
-    for 'lbfgs'. Stops when ``max |g| <= tol``.
+    for 'lbfgs'. Stops when ``max |g| <= tol``, or without a warning when
+    the line search finds no step after an iteration that lowered the loss by
+    at most :data:`~skneural.solvers.FTOL` relative to it (a flat loss).
 
     Parameters
     ----------
@@ -134,7 +142,8 @@ class ConjugateGradient(WholeBatchSolver):
                 )[0]
             if eta is None or not np.isfinite(fun.value(x - eta * p)):
                 if since_restart == 0:
-                    reason = "the line search found no acceptable step"
+                    if not loss_converged(progress.curve):
+                        reason = "the line search found no acceptable step"
                     break
                 p, since_restart = g.copy(), 0
                 continue

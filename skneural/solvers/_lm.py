@@ -20,7 +20,13 @@ from .._objective import (
     flat_value_and_grad,
     precision,
 )
-from ._base import Progress, WholeBatchResult, WholeBatchSolver, warn_not_converged
+from ._base import (
+    Progress,
+    WholeBatchResult,
+    WholeBatchSolver,
+    loss_converged,
+    warn_not_converged,
+)
 from ._scipy import MEMORY_LIMIT, check_memory
 
 _DAMPINGS = ("marquardt", "levenberg")
@@ -135,10 +141,13 @@ class LevenbergMarquardt(WholeBatchSolver):
     takes about 10 s on a 2-core CPU, against about 1 s with the default
     'adam'.
 
-    Stops when ``max |g| <= tol`` (converged), or -- with a
+    Stops when ``max |g| <= tol`` (converged), when ``mu`` exceeds ``mu_max``
+    (no step lowers the objective) after an iteration that lowered the
+    objective by at most :data:`~skneural.solvers.FTOL` relative to it
+    (converged: the loss is flat), or -- with a
     :class:`~sklearn.exceptions.ConvergenceWarning` -- after ``max_iter``
     accepted steps, ``max_fun`` objective evaluations, or when ``mu`` exceeds
-    ``mu_max`` (no step lowers the objective).
+    ``mu_max`` while the loss was still decreasing.
 
     Parameters
     ----------
@@ -233,7 +242,9 @@ class LevenbergMarquardt(WholeBatchSolver):
                         break
                     mu *= self.mu_increase
                 else:
-                    if mu > self.mu_max:
+                    if mu > self.mu_max and loss_converged(progress.curve):
+                        reason = None  # no step lowers a loss that is flat
+                    elif mu > self.mu_max:
                         reason = (
                             f"mu exceeded mu_max={self.mu_max:g}: no damped step "
                             "lowers the objective"

@@ -7,13 +7,21 @@ at most the estimator's ``tol`` (scipy's ``gtol``), after ``max_iter``
 iterations or, checked after each iteration, ``max_fun`` evaluations; it
 records the objective after every iteration and emits a
 :class:`~sklearn.exceptions.ConvergenceWarning` when it stops for any reason
-other than the gradient tolerance.
+other than the gradient tolerance or a flat loss (scipy's own tests, or a
+stop without progress after an iteration that changed the objective by at most
+:data:`~skneural.solvers.FTOL` relative to it: :func:`loss_converged`).
 """
 
 import numpy as np
 import scipy.optimize
 
-from ._base import Progress, WholeBatchResult, WholeBatchSolver, warn_not_converged
+from ._base import (
+    Progress,
+    WholeBatchResult,
+    WholeBatchSolver,
+    loss_converged,
+    warn_not_converged,
+)
 
 #: Default memory budget (bytes) of the solvers that build dense matrices.
 MEMORY_LIMIT = 2**30
@@ -144,9 +152,12 @@ class ScipyMinimizer(WholeBatchSolver):
         n_iter = min(int(res.nit), max_iter)
         if stop:
             reason = stop[0]
-        elif res.status != 0:
+        elif res.status == 1 or (  # 1: scipy's iteration/evaluation limit
+            res.status != 0
+            and not (np.isfinite(res.fun) and loss_converged(progress.curve))
+        ):
             reason = str(res.message)
-        else:
+        else:  # converged, or stalled on a flat loss (e.g. "precision loss")
             reason = None
         if reason is not None:
             warn_not_converged(self.name, n_iter, reason, max_iter)

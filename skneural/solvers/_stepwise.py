@@ -34,13 +34,14 @@ from ._base import StepwiseSolver
 class SGD(StepwiseSolver):
     """Stochastic gradient descent with (Nesterov) momentum, as scikit-learn's.
 
-    The update is ``m <- momentum * m + g``, ``theta <- theta - lr * m`` (with
-    Nesterov: ``theta <- theta - lr * (g + momentum * m)``), which equals
-    scikit-learn's ``v <- momentum * v - lr * g``, ``theta <- theta + v`` at a
-    constant learning rate. The estimator's ``learning_rate`` schedule
-    ('constant', 'invscaling', 'adaptive') applies to it, as in scikit-learn.
-    ``momentum=0`` is plain (minibatch) gradient descent
-    ``theta <- theta - lr * g``.
+    The update is scikit-learn's: a velocity ``v <- momentum * v - lr * g``,
+    then ``theta <- theta + v`` (with Nesterov's momentum
+    ``theta <- theta + momentum * v - lr * g``, the new velocity applied
+    once more). The learning rate multiplies only the new gradient, so when
+    the estimator's ``learning_rate`` schedule ('invscaling', 'adaptive')
+    changes it, the velocity built from past gradients keeps its size, as in
+    scikit-learn's MLP (:func:`sgd_velocity`). ``momentum=0`` is plain
+    (minibatch) gradient descent ``theta <- theta - lr * g``.
 
     Parameters
     ----------
@@ -56,7 +57,7 @@ class SGD(StepwiseSolver):
 
     See Also
     --------
-    Momentum, Nesterov : The heavy-ball and Nesterov methods.
+    Momentum, Nesterov : The heavy-ball and Nesterov methods in optax's form.
     """
 
     uses_lr_schedule = True
@@ -71,13 +72,61 @@ class SGD(StepwiseSolver):
 
     @staticmethod
     def _factory(learning_rate, momentum, nesterov):
-        return optax.sgd(learning_rate, momentum=momentum, nesterov=nesterov)
+        return sgd_velocity(learning_rate, momentum, nesterov)
 
     def _hyperparams(self):
         return {"learning_rate": self.learning_rate, "momentum": self.momentum}
 
     def _static(self):
         return {"nesterov": bool(self.nesterov)}
+
+
+class SGDVelocityState(NamedTuple):
+    """State of :func:`sgd_velocity`: the velocity ``v`` (the last step)."""
+
+    velocity: optax.Updates
+
+
+def sgd_velocity(learning_rate, momentum=0.9, nesterov=True):
+    """scikit-learn's SGD with momentum as an optax transformation.
+
+    ``v <- momentum * v - learning_rate * g``; the update is ``v``, or with
+    Nesterov's momentum ``momentum * v - learning_rate * g`` (after the
+    velocity update). At a constant learning rate this is ``optax.sgd``
+    (which keeps ``-v / learning_rate``); when the learning rate changes
+    between steps, only the new gradient is scaled by the new rate.
+
+    Parameters
+    ----------
+    learning_rate : float
+        Step size of the current step.
+    momentum : float, default=0.9
+        Decay of the velocity.
+    nesterov : bool, default=True
+        Nesterov's momentum.
+
+    Returns
+    -------
+    optax.GradientTransformation
+    """
+
+    def init_fn(params):
+        return SGDVelocityState(velocity=optax.tree.zeros_like(params))
+
+    def update_fn(updates, state, params=None):
+        del params
+
+        def step(v, g):
+            return momentum * v - learning_rate * g
+
+        velocity = jax.tree.map(step, state.velocity, updates)
+        if nesterov:
+            updates = jax.tree.map(step, velocity, updates)
+        else:
+            updates = velocity
+        return updates, SGDVelocityState(velocity=velocity)
+
+    return optax.GradientTransformation(init_fn, update_fn)
 
 
 class _HeavyBall(StepwiseSolver):
@@ -333,18 +382,98 @@ class RMSProp(StepwiseSolver):
         }
 
 
+class ScaleByAdamEfficientState(NamedTuple):
+    """State of :func:`adam_efficient`: step count and moment averages."""
+
+    count: jnp.ndarray
+    mu: optax.Updates
+    nu: optax.Updates
+
+
+def adam_efficient(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0):
+    """Adam in the "efficient" form of Kingma and Ba (2015), scikit-learn's.
+
+    ``m <- b1 m + (1 - b1) g``, ``s <- b2 s + (1 - b2) g^2`` and the update
+    ``-lr_t * m / (sqrt(s + eps_root) + eps)`` with the bias correction folded
+    into the step size, ``lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)`` (the
+    paper's Section 2, last paragraph; scikit-learn's ``AdamOptimizer``).
+    It equals Algorithm 1 (``optax.adam``) up to where ``eps`` sits: here it
+    is added to ``sqrt(s)``, there to ``sqrt(s_hat) = sqrt(s / (1 - b2^t))``.
+
+    Parameters
+    ----------
+    learning_rate : float
+        Step size ``lr``.
+    b1, b2 : float, default=0.9, 0.999
+        Decays of the first- and second-moment averages.
+    eps : float, default=1e-8
+        Added to the root of the (uncorrected) second moment.
+    eps_root : float, default=0.0
+        Added to the second moment under the root.
+
+    Returns
+    -------
+    optax.GradientTransformation
+    """
+
+    def init_fn(params):
+        zeros = optax.tree.zeros_like(params)
+        return ScaleByAdamEfficientState(
+            count=jnp.zeros([], jnp.int32), mu=zeros, nu=zeros
+        )
+
+    def update_fn(updates, state, params=None):
+        del params
+        count = state.count + 1
+        mu = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, updates)
+        nu = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g**2, state.nu, updates)
+        t = count.astype(jnp.asarray(b2).dtype)
+        lr_t = learning_rate * jnp.sqrt(1 - b2**t) / (1 - b1**t)
+        updates = jax.tree.map(
+            lambda m, v: -lr_t * m / (jnp.sqrt(v + eps_root) + eps), mu, nu
+        )
+        return updates, ScaleByAdamEfficientState(count=count, mu=mu, nu=nu)
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def _set_adam_args(solver, learning_rate, beta_1, beta_2, epsilon, epsilon_root,
+                   clip_norm):  # fmt: skip
+    """Store the constructor arguments shared by the Adam family."""
+    solver.learning_rate = learning_rate
+    solver.beta_1 = beta_1
+    solver.beta_2 = beta_2
+    solver.epsilon = epsilon
+    solver.epsilon_root = epsilon_root
+    solver.clip_norm = clip_norm
+
+
+#: The forms of :class:`Adam`.
+ADAM_FORMS = ("efficient", "algorithm1")
+
+
 class Adam(StepwiseSolver):
-    """Adam (Kingma and Ba, 2014), through ``optax.adam``.
+    """Adam (Kingma and Ba, 2015), in scikit-learn's form or optax's.
 
     ``m`` and ``s`` are moving averages of the gradient and of its square with
-    decay ``beta_1`` and ``beta_2``; the step is
-    ``lr * m_hat / (sqrt(s_hat + epsilon_root) + epsilon)`` with the
-    bias-corrected ``m_hat = m / (1 - beta_1^t)``, ``s_hat = s / (1 - beta_2^t)``.
+    decay ``beta_1`` and ``beta_2``, and the bias-corrected averages are
+    ``m_hat = m / (1 - beta_1^t)``, ``s_hat = s / (1 - beta_2^t)``. The paper
+    gives the step in two forms, which differ only in where ``epsilon`` is
+    added:
 
-    The defaults put epsilon outside the root (the paper's Algorithm 1, optax
-    and, up to where the bias correction is applied, scikit-learn's 'adam').
-    The variant with epsilon under the root,
-    ``eta m_hat / sqrt(s_hat + eps)``, is ``Adam(epsilon=0, epsilon_root=eps)``.
+    * ``form="efficient"`` (default; the paper's Section 2, scikit-learn's
+      MLP and the ``solver="adam"`` of the estimators): the bias correction
+      is folded into the step size,
+      ``lr_t * m / (sqrt(s + epsilon_root) + epsilon)`` with
+      ``lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)``
+      (:func:`adam_efficient`). Float64 fits follow scikit-learn's weights.
+    * ``form="algorithm1"`` (the paper's Algorithm 1 and ``optax.adam``):
+      ``lr * m_hat / (sqrt(s_hat + epsilon_root) + epsilon)``. The textbook
+      rule ``lr * m_hat / sqrt(s_hat + eps)`` is
+      ``Adam(form="algorithm1", epsilon=0, epsilon_root=eps)``.
+
+    The two agree while ``sqrt(s_hat)`` is large against ``epsilon``; weights
+    with near-zero gradients move differently.
 
     Parameters
     ----------
@@ -357,25 +486,34 @@ class Adam(StepwiseSolver):
     epsilon : float, default=1e-8
         Added to the denominator for numerical stability.
     epsilon_root : float, default=0.0
-        Added to ``s_hat`` under the square root.
+        Added to the second moment under the square root.
     clip_norm : float or None, default=None
         Clip the gradient to this global norm before the update
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
+    form : {'efficient', 'algorithm1'}, default='efficient'
+        Where ``epsilon`` is added (see above). A structural (compile-time)
+        argument.
+
+    References
+    ----------
+    Kingma, D. P. and Ba, J. (2015). Adam: A method for stochastic
+    optimization. ICLR. :arxiv:`1412.6980`.
     """
 
     def __init__(
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-        epsilon_root=0.0, clip_norm=None,
+        epsilon_root=0.0, clip_norm=None, form="efficient",
     ):  # fmt: skip
-        self.learning_rate = learning_rate
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.epsilon_root = epsilon_root
-        self.clip_norm = clip_norm
+        _set_adam_args(self, learning_rate, beta_1, beta_2, epsilon, epsilon_root,
+                       clip_norm)  # fmt: skip
+        self.form = form
 
     @staticmethod
-    def _factory(learning_rate, beta_1, beta_2, epsilon, epsilon_root):
+    def _factory(learning_rate, beta_1, beta_2, epsilon, epsilon_root, form):
+        if form == "efficient":
+            return adam_efficient(
+                learning_rate, b1=beta_1, b2=beta_2, eps=epsilon, eps_root=epsilon_root
+            )
         return optax.adam(
             learning_rate, b1=beta_1, b2=beta_2, eps=epsilon, eps_root=epsilon_root
         )
@@ -389,11 +527,18 @@ class Adam(StepwiseSolver):
             "epsilon_root": self.epsilon_root,
         }
 
+    def _static(self):
+        if self.form not in ADAM_FORMS:
+            raise ValueError(
+                f"form must be one of {sorted(ADAM_FORMS)}, got {self.form!r}."
+            )
+        return {"form": self.form}
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter, 2019).
 
-    ``optax.adamw``: the Adam step plus ``weight_decay * theta``, both scaled
+    ``optax.adamw``: the Adam step (Algorithm 1's form) plus ``weight_decay * theta``, both scaled
     by the learning rate, ``theta <- theta - eta * (adam + weight_decay *
     theta)``. The decay applies to every parameter, biases included, and is
     separate from the estimator's ``alpha`` (an L2 term of the objective,
@@ -420,14 +565,8 @@ class AdamW(Adam):
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
         epsilon_root=0.0, weight_decay=0.01, clip_norm=None,
     ):  # fmt: skip
-        super().__init__(
-            learning_rate=learning_rate,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            epsilon_root=epsilon_root,
-            clip_norm=clip_norm,
-        )
+        _set_adam_args(self, learning_rate, beta_1, beta_2, epsilon, epsilon_root,
+                       clip_norm)  # fmt: skip
         self.weight_decay = weight_decay
 
     @staticmethod
@@ -444,11 +583,14 @@ class AdamW(Adam):
     def _hyperparams(self):
         return {**super()._hyperparams(), "weight_decay": self.weight_decay}
 
+    def _static(self):
+        return {}
+
 
 class NAdam(Adam):
     """Adam with Nesterov momentum (Dozat, 2016), through ``optax.nadam``.
 
-    As :class:`Adam`, but the step uses
+    As :class:`Adam` in Algorithm 1's form, but the step uses
     ``beta_1 * m_hat_{t+1} + (1 - beta_1) * g / (1 - beta_1^t)`` in place of
     ``m_hat``: the first moment one step ahead.
 
@@ -466,6 +608,16 @@ class NAdam(Adam):
         Clip the gradient to this global norm before the update
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
+
+    def __init__(
+        self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+        epsilon_root=0.0, clip_norm=None,
+    ):  # fmt: skip
+        _set_adam_args(self, learning_rate, beta_1, beta_2, epsilon, epsilon_root,
+                       clip_norm)  # fmt: skip
+
+    def _static(self):
+        return {}
 
     @staticmethod
     def _factory(learning_rate, beta_1, beta_2, epsilon, epsilon_root):
