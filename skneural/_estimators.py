@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import scipy.sparse as sp
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -55,6 +56,7 @@ from ._objective import (
     unravel,
 )
 from ._progress import CallbackSupportMixin, FitReporter
+from ._state import unchanged_on_error
 from ._training import StepwiseRun, _pad_rows, _to_device, _to_numpy, fit_one
 from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
 
@@ -319,15 +321,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         _check_representable(sample_weight, dtype, "sample_weight")
         rng = check_random_state(self.random_state)
         if not first_pass:
-            expected = [c.shape for c in self.coefs_]
-            got = [p["W"].shape for p in _network.init(
-                np.random.RandomState(0), layer_units, self.activation, dtype,
-                net=self._net(len(hidden_layer_sizes)))[0]]  # fmt: skip
-            if expected != got:
-                raise ValueError(
-                    "warm_start and partial_fit need the architecture of the "
-                    f"previous fit: layer shapes {expected}, now {got}."
-                )
+            self._check_same_structure(layer_units, dtype)
         if self.clip_norm is not None and getattr(solver, "clip_norm", None) is not None:
             raise ValueError(
                 f"clip_norm is set both on the estimator ({self.clip_norm}) and on "
@@ -352,6 +346,8 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         X, y, sample_weight, solver, rng, dtype = self._prepare(
             X, y, sample_weight, incremental
         )
+        # What prediction computes from here on (a failed call restores it).
+        self._fitted_net = self._layer_activations
         stepwise = isinstance(solver, StepwiseSolver)
         # Progress display and scikit-learn callbacks (see _progress.py).
         with FitReporter(
@@ -424,8 +420,68 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
 
     @property
     def _layer_activations(self):
-        """The fitted architecture: a static argument of compiled code."""
+        """The architecture training uses (the current parameters): a static
+        argument of compiled code."""
         return self._net(len(self.coefs_) - 1)
+
+    def _fitted_spec(self):
+        """The architecture the fitted network was trained with.
+
+        Stored at the end of every fit, so that ``set_params`` after a fit does
+        not change what ``predict`` computes; for a model whose ``coefs_`` and
+        ``intercepts_`` were set by hand (nothing stored), derived from the
+        current parameters.
+        """
+        n_hidden = len(self.coefs_) - 1
+        spec = getattr(self, "_fitted_net", None)
+        if spec is not None and len(spec.activations) == n_hidden:
+            return spec
+        return self._net(n_hidden)
+
+    def _check_same_structure(self, layer_units, dtype):
+        """Raise if warm start / partial_fit would continue a network whose
+        trainable parameters or state no longer match the parameters."""
+        net = self._net(len(layer_units) - 2)
+        params, state = _network.init(
+            np.random.RandomState(0), layer_units, self.activation, dtype, net=net
+        )
+
+        def structure(params, state):
+            return (
+                [{k: np.shape(v) for k, v in p.items()} for p in params],
+                [sorted(s) for s in state],
+            )
+
+        layer_params = getattr(self, "layer_params_", None) or [{}] * (
+            len(self.coefs_) - 1
+        )
+        current = [{"W": W, "b": b, **extra} for W, b, extra in zip(
+            self.coefs_, self.intercepts_, list(layer_params) + [{}])]  # fmt: skip
+        layer_state = getattr(self, "layer_state_", None)
+        if layer_state is None:
+            layer_state = [{} for _ in layer_params]
+        if structure(current, layer_state) == structure(params, state):
+            return
+        expected = [c.shape for c in self.coefs_]
+        got = [p["W"].shape for p in params]
+        fitted = self._fitted_spec() if len(expected) == len(got) else None
+        changed = []
+        if fitted is not None and fitted.activations != net.activations:
+            changed.append("activation")
+        if fitted is not None and fitted.batch_norm != net.batch_norm:
+            changed.append("batch_norm")
+        if expected != got and not changed:
+            raise ValueError(
+                "warm_start and partial_fit need the architecture of the "
+                f"previous fit: layer shapes {expected}, now {got}."
+            )
+        what = " and ".join(changed) or "the architecture"
+        raise ValueError(
+            f"warm_start and partial_fit continue the fitted network, but {what} "
+            "changed since the fit, which changes the network's trainable "
+            "parameters or state. Set it back, or fit with warm_start=False to "
+            "start afresh."
+        )
 
     def _regularization(self, dtype):
         """Traced penalty strengths (and the clipping threshold)."""
@@ -594,8 +650,9 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         self.best_validation_score_ = None
 
     # ------------------------------------------------------------ prediction
-    def _output(self, X, params=None, state=None, dtype=None):
-        """Network output (after the output activation) for validated ``X``.
+    def _output(self, X, params=None, state=None, dtype=None, logits=False):
+        """Network output (after the output activation, before it with
+        ``logits``) for validated ``X``, computed with the fitted architecture.
 
         Computed by the compiled forward pass in chunks of at most
         ``_PREDICT_CHUNK`` rows, each padded to a power of two so that repeated
@@ -619,8 +676,8 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                 out = predict_output(
                     params,
                     Xc,
-                    activation=self._layer_activations,
-                    out_activation=self.out_activation_,
+                    activation=self._fitted_spec(),
+                    out_activation="identity" if logits else self.out_activation_,
                     state=state,
                 )
                 chunks.append(np.asarray(out[: stop - start]))
@@ -656,6 +713,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         return isinstance(self, ClassifierMixin)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y.
 
@@ -1149,6 +1207,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single epoch over the given data.
 
@@ -1208,11 +1267,22 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         Returns
         -------
         log_y_prob : ndarray of shape (n_samples, n_classes)
-            ``log(predict_proba(X))``.
+            ``log(predict_proba(X))``, computed in float64 from the network's
+            output before the output activation (a log-softmax, or a
+            log-sigmoid for one unit), so it stays finite where the
+            probability rounds to 0.
         """
-        y_prob = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            return np.log(y_prob, out=y_prob)
+        check_is_fitted(self)
+        X = self._validate_X_predict(X)
+        z = self._output(X, logits=True).astype(np.float64)
+        if self.out_activation_ == "softmax":
+            log_prob = z - logsumexp(z, axis=1, keepdims=True)
+        else:  # logistic: log p = -log(1 + exp(-z)), log(1 - p) = -log(1 + exp(z))
+            log_prob = -np.logaddexp(0.0, -z)
+            if self.n_outputs_ == 1:
+                log_prob = np.hstack([-np.logaddexp(0.0, z), log_prob])
+        out_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        return log_prob.astype(out_dtype, copy=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1384,6 +1454,7 @@ default='squared_error'
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with a single epoch over the given data.
 

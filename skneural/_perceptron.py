@@ -29,6 +29,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._state import unchanged_on_error
+
 # Step functions by name, as their two output levels (low, high): a unit with
 # net input s outputs ``high`` if s > 0 and ``low`` otherwise (s == 0 included),
 # so both steps make the same decision and differ only in how they encode it.
@@ -285,6 +287,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     # --------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
         """Train the units by the perceptron rule.
 
