@@ -58,7 +58,14 @@ from ._objective import (
 from ._progress import CallbackSupportMixin, FitReporter
 from ._state import unchanged_on_error
 from ._training import StepwiseRun, _pad_rows, _to_device, _to_numpy, fit_one
-from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
+from .solvers import (
+    SOLVERS,
+    OptaxSolver,
+    Solver,
+    StepwiseSolver,
+    WholeBatchResult,
+    WholeBatchSolver,
+)
 
 #: Gradient diagnostics (see ``grad_norm_curve_``): a warning is emitted once
 #: per fit when a layer's mean gradient norm in an epoch grows past
@@ -595,6 +602,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             sharding=_devices.batch_sharding(_devices.resolve(self.device)),
         )
         x0 = np.asarray(ravel(params), dtype=np.float64)
+        base_curve = list(getattr(self, "loss_curve_", None) or [])
         try:
             # The solvers' Progress reports to ``reporter`` in this block.
             with reporter.whole_batch(lambda x: unravel(np.asarray(x, dtype), shapes)):
@@ -607,9 +615,17 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                     verbose=self.verbose,
                 )
         except KeyboardInterrupt:
+            # Keep the last completed iteration (as the stepwise solvers keep
+            # the last completed epoch).
             reporter.end("interrupted")
-            warnings.warn("Training interrupted by user; parameters unchanged.")
-            return
+            warnings.warn("Training interrupted by user.")
+            last = reporter.last_iterate
+            if last is None or last[2] is None:
+                last = (0, float(problem(x0)[0]), x0)
+            result = WholeBatchResult(
+                x=last[2], fun=last[1], n_iter=last[0],
+                loss_curve=list(reporter.iteration_losses)[: last[0]],
+            )  # fmt: skip
         x = np.asarray(result.x, dtype=np.float64)
         if not (np.isfinite(x).all() and np.isfinite(result.fun)):
             reporter.end("diverged")
@@ -618,6 +634,10 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                 "were kept. Scale the inputs or lower the learning rate.",
                 ConvergenceWarning,
             )
+            # The objective of the parameters kept, so loss_ always exists.
+            self.n_iter_ = 0
+            self.loss_curve_ = base_curve
+            self.loss_ = float(problem(x0)[0])
             return
         params = unravel(x.astype(dtype), shapes)
         state = self.layer_state_
@@ -641,9 +661,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         self.n_iter_ = int(result.n_iter)
         self.loss_ = float(result.fun)
         self.t_ += n_samples * max(self.n_iter_, 1)
-        self.loss_curve_ = list(getattr(self, "loss_curve_", None) or []) + list(
-            result.loss_curve
-        )
+        self.loss_curve_ = base_curve + list(result.loss_curve)
         self.best_loss_ = min(self.loss_curve_, default=self.loss_)
         self.validation_scores_ = None
         self.validation_loss_curve_ = None

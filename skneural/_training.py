@@ -317,7 +317,7 @@ class StepwiseRun:
                 self.active = False
         if self.incremental:
             self.active = False
-        elif self.active and est.n_iter_ == est.max_iter:
+        elif self.active and est.n_iter_ >= est.max_iter:
             warnings.warn(
                 "Stochastic Optimizer: Maximum iterations (%d) reached and "
                 "the optimization hasn't converged yet." % est.max_iter,
@@ -336,11 +336,25 @@ class StepwiseRun:
                 ConvergenceWarning,
             )
             params, net_state = self.params, self.net_state
+        if self.diverged and self.lowest_epoch is None:
+            # No epoch of this fit completed: loss_ is the objective of the
+            # parameters kept (so that it exists after every fit).
+            self.est.loss_ = self._objective(params, net_state)
         self.est._set_params_from(params, net_state)
         # Plain arrays (the leaves): a fitted estimator holds no optax types.
         self.est._optimizer_state = [
             np.asarray(a) for a in jax.tree_util.tree_leaves(opt_state)
         ]
+
+    def _objective(self, params, net_state):
+        d = self.data
+        with precision(self.dtype), _devices.scope(self.devices):
+            value = inference_objective(
+                _to_device(params, self.dtype), _to_device(net_state, self.dtype),
+                d["X"], d["Y"], d["w"], self.reg["alpha"], self.reg["l1"],
+                self.reg["entropy"], activation=self.net, loss=self.static["loss"],
+            )  # fmt: skip
+        return float(value)
 
     def _outputs_finite(self, params, net_state):
         with precision(self.dtype), _devices.scope(self.devices):
