@@ -38,6 +38,12 @@ from sklearn.utils.validation import (
 )
 
 from . import _devices, _network
+from ._checks import (
+    check_class_weight,
+    check_hyperparams,
+    check_transformation,
+    compute_dtype,
+)
 from ._activations import (
     ACTIVATIONS,
     LAYER_ACTIVATIONS,
@@ -168,7 +174,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "dtype": [StrOptions({"float32", "float64"}), None],
+        "dtype": [StrOptions({"float32", "float64"}), type, np.dtype, None],
         "device": [str, list, tuple, None],
         "init": [StrOptions({"glorot_uniform"} | set(_network.INITIALIZERS))],
         "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
@@ -275,7 +281,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _compute_dtype(self, solver):
         if self.dtype is not None:
-            return np.dtype(self.dtype)
+            return compute_dtype(self.dtype)
         return np.dtype(np.float64 if isinstance(solver, WholeBatchSolver) else np.float32)
 
     def _check_solver(self):
@@ -325,7 +331,6 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         dtype = self._compute_dtype(solver)
         _check_representable(X, dtype, "X")
         _check_representable(y, dtype, "y")
-        _check_representable(sample_weight, dtype, "sample_weight")
         rng = check_random_state(self.random_state)
         if not first_pass:
             self._check_same_structure(layer_units, dtype)
@@ -340,8 +345,33 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                 "solver must be a name, a StepwiseSolver, a WholeBatchSolver or an "
                 f"optax.GradientTransformation; got {type(solver).__name__}."
             )
+        if isinstance(solver, StepwiseSolver):
+            check_hyperparams(solver.optax_transformation()[1], dtype)
         if first_pass:
             self._initialize(y, layer_units, rng, dtype)
+        if isinstance(solver, OptaxSolver):
+            check_transformation(solver.transformation, _to_device(self._params(), dtype))
+        # Weights rescaled to mean 1 before the cast to the compute dtype, so
+        # that none underflows; the penalties are rescaled with them (they are
+        # divided by the batch's total weight), which leaves the objective,
+        # hence the optimum and loss_, unchanged.
+        self._weight_scale = 1.0
+        if sample_weight is not None:
+            mean = float(np.mean(sample_weight))
+            if mean > 0 and np.isfinite(mean):
+                self._weight_scale = 1.0 / mean
+                sample_weight = sample_weight * self._weight_scale
+            for name in ("alpha", "l1"):
+                value = getattr(self, name) * self._weight_scale
+                if value > np.finfo(dtype).max:
+                    raise ValueError(
+                        f"{name} / mean(sample_weight) = {value:.3g} is too large "
+                        f"for {dtype}, the precision this model computes in (the "
+                        "penalty is divided by the total sample weight). Use "
+                        "larger sample weights, a smaller penalty or "
+                        "dtype='float64'."
+                    )
+        _check_representable(sample_weight, dtype, "sample_weight")
         return X, y, sample_weight, solver, rng, dtype
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
@@ -493,8 +523,9 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
     def _regularization(self, dtype):
         """Traced penalty strengths (and the clipping threshold)."""
         clip = np.inf if self.clip_norm is None else self.clip_norm
-        values = dict(alpha=self.alpha, l1=self.l1, entropy=self._entropy_reg,
-                      clip_norm=clip)  # fmt: skip
+        scale = getattr(self, "_weight_scale", 1.0)  # see _prepare
+        values = dict(alpha=self.alpha * scale, l1=self.l1 * scale,
+                      entropy=self._entropy_reg, clip_norm=clip)  # fmt: skip
         return {k: jnp.asarray(v, dtype=dtype) for k, v in values.items()}
 
     _entropy_reg = 0.0
@@ -592,8 +623,8 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             X,
             self._encode_targets(y, dtype),
             w,
-            self.alpha,
-            l1=self.l1,
+            self.alpha * getattr(self, "_weight_scale", 1.0),
+            l1=self.l1 * getattr(self, "_weight_scale", 1.0),
             entropy=self._entropy_reg,
             shapes=shapes,
             activation=net,
@@ -1131,6 +1162,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
     def _class_weighted(self, y, sample_weight, incremental):
         if self.class_weight is None:
             return sample_weight
+        check_class_weight(self.class_weight)
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             raise ValueError("class_weight is not supported for multilabel targets.")
         if incremental and self.class_weight == "balanced":

@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._checks import check_class_weight
 from ._state import unchanged_on_error
 
 # Step functions by name, as their two output levels (low, high): a unit with
@@ -335,6 +336,13 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 "warm_start needs the classes of the previous call to fit: "
                 f"previously {self.classes_}, now {binarizer.classes_}."
             )
+        n_units = 1 if binarizer.y_type_ == "binary" else len(binarizer.classes_)
+        if warm and np.shape(self.coef_) != (n_units, X.shape[1]):
+            raise ValueError(
+                "warm_start needs the targets of the previous call to fit: the "
+                f"weights have shape {np.shape(self.coef_)}, these targets "
+                f"({binarizer.y_type_}) need {(n_units, X.shape[1])}."
+            )
         self._label_binarizer = binarizer
         self.classes_ = binarizer.classes_
 
@@ -344,6 +352,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         if self.class_weight is not None:
+            check_class_weight(self.class_weight)
             if multilabel:
                 raise ValueError("class_weight is not supported for multilabel y.")
             per_class = compute_class_weight(
@@ -378,6 +387,12 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 mistakes = _batch_epoch(*args, self.activation)
             self.n_iter_ += 1
             self.mistakes_curve_.append(mistakes)
+            if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+                raise ValueError(
+                    "Floating-point under-/overflow occurred at epoch "
+                    f"#{self.n_iter_}. Scaling input data with StandardScaler "
+                    "or MinMaxScaler might help."
+                )
             if self.verbose:
                 print(f"Epoch {self.n_iter_}, mistakes = {mistakes:g}")
             if mistakes == 0:
