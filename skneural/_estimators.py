@@ -63,7 +63,14 @@ from ._objective import (
 )
 from ._progress import CallbackSupportMixin, FitReporter
 from ._state import unchanged_on_error
-from ._training import StepwiseRun, _pad_rows, _to_device, _to_numpy, fit_one
+from ._training import (
+    StepwiseRun,
+    _pad_rows,
+    _to_device,
+    _to_numpy,
+    bound_program_caches,
+    fit_one,
+)
 from .solvers import (
     SOLVERS,
     OptaxSolver,
@@ -375,8 +382,11 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         return X, y, sample_weight, solver, rng, dtype
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
-        with _devices.scope(_devices.resolve(self.device)):
-            return self._fit_on_device(X, y, sample_weight, incremental)
+        try:
+            with _devices.scope(_devices.resolve(self.device)):
+                return self._fit_on_device(X, y, sample_weight, incremental)
+        finally:
+            bound_program_caches()
 
     def _fit_on_device(self, X, y, sample_weight, incremental):
         fit_data = dict(X=X, y=y, sample_weight=sample_weight)  # for callbacks

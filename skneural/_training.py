@@ -85,6 +85,31 @@ def _pad_rows(a, n_rows, dtype):
     return out
 
 
+#: Most compiled programs kept per compiled function of training and
+#: prediction (one per combination of shapes and static settings). Past it,
+#: that function's programs are dropped after the fit (and compiled again
+#: when needed), so that a long session of fits with ever new shapes or
+#: settings does not keep every program in memory.
+MAX_PROGRAMS = 32
+
+
+def bound_program_caches():
+    """Drop the programs of any compiled function holding over MAX_PROGRAMS."""
+    from . import _objective
+    from .solvers import _stepwise
+
+    functions = [
+        _stepwise.run_epoch, _stepwise.run_epochs, _stepwise.init_state,
+        _objective.predict_output, _objective.inference_objective,
+        _objective.flat_value_and_grad, _objective.flat_hvp,
+        _objective.flat_residuals, _objective.flat_residuals_and_jacobian,
+        _validation_batched,
+    ]  # fmt: skip
+    for fn in functions:
+        if fn._cache_size() > MAX_PROGRAMS:
+            fn.clear_cache()
+
+
 #: A finite loss above this many times the fit's first epoch loss counts as
 #: divergence (training stops, the lowest-loss parameters are kept).
 DIVERGENCE_FACTOR = 1e4
