@@ -73,7 +73,8 @@ def check_transformation(tx, params):
     """
     import jax
 
-    if not (callable(getattr(tx, "init", None)) and callable(getattr(tx, "update", None))):
+    functions = [getattr(tx, name, None) for name in ("init", "update")]
+    if not all(callable(f) for f in functions):
         raise TypeError(
             "solver must be a working optax.GradientTransformation, whose init "
             f"and update are functions; got {tx!r}."

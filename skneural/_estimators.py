@@ -38,12 +38,6 @@ from sklearn.utils.validation import (
 )
 
 from . import _devices, _network
-from ._checks import (
-    check_class_weight,
-    check_hyperparams,
-    check_transformation,
-    compute_dtype,
-)
 from ._activations import (
     ACTIVATIONS,
     LAYER_ACTIVATIONS,
@@ -52,6 +46,12 @@ from ._activations import (
     resolve,
 )
 from ._batched import _prefitted
+from ._checks import (
+    check_class_weight,
+    check_hyperparams,
+    check_transformation,
+    compute_dtype,
+)
 from ._losses import LOSSES
 from ._objective import (
     Problem,
@@ -357,7 +357,8 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         if first_pass:
             self._initialize(y, layer_units, rng, dtype)
         if isinstance(solver, OptaxSolver):
-            check_transformation(solver.transformation, _to_device(self._params(), dtype))
+            params = _to_device(self._params(), dtype)
+            check_transformation(solver.transformation, params)
         # Weights rescaled to mean 1 before the cast to the compute dtype, so
         # that none underflows; the penalties are rescaled with them (they are
         # divided by the batch's total weight), which leaves the objective,
@@ -370,7 +371,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                 sample_weight = sample_weight * self._weight_scale
             for name in ("alpha", "l1"):
                 value = getattr(self, name) * self._weight_scale
-                if value > np.finfo(dtype).max:
+                if value > float(np.finfo(dtype).max):
                     raise ValueError(
                         f"{name} / mean(sample_weight) = {value:.3g} is too large "
                         f"for {dtype}, the precision this model computes in (the "
@@ -790,7 +791,8 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         Returns
         -------
         self : object
-            The fitted estimator.
+            The fitted estimator. A call that raises leaves the estimator as
+            it was before the call.
         """
         fitted = _prefitted(self, X, y, sample_weight)
         if fitted is not None:  # trained together with others by a batched search
@@ -833,7 +835,10 @@ _COMMON_PARAMS_DOC = """
         'least-squares'), built with their defaults. A solver object from
         :mod:`skneural.solvers` carries its own hyperparameters (searchable as
         ``solver__learning_rate`` etc.); any ``optax.GradientTransformation``
-        is used as a minibatch solver.
+        is used as a minibatch solver, except those whose update needs the
+        objective's value or function (``optax.lbfgs``, ``optax.polyak_sgd``:
+        line searches on a fixed objective), which are refused in favour of
+        the whole-batch solvers such as 'lbfgs'.
 
     alpha : float, default=0.0001
         Strength of the L2 penalty, divided by the number (or total weight) of
@@ -905,8 +910,9 @@ _COMMON_PARAMS_DOC = """
     max_fun : int, default=15000
         Most objective evaluations of 'lbfgs'.
 
-    dtype : {'float32', 'float64'} or None, default=None
-        Precision of the computation on the device. None means float32 for
+    dtype : {'float32', 'float64'}, numpy dtype or type, or None, default=None
+        Precision of the computation on the device (``np.float64`` and
+        ``np.dtype('float32')`` are accepted too). None means float32 for
         stepwise solvers (fast; the fitted arrays are float32) and float64 for
         whole-batch solvers, whose line searches need it. Predictions are
         returned in the input's float dtype, as scikit-learn does.
@@ -914,8 +920,8 @@ _COMMON_PARAMS_DOC = """
     device : str, list of str or None, default=None
         Where the computation runs: None for JAX's default device (the first
         GPU or TPU if there is one, else the CPU), a platform ('cpu', 'gpu',
-        'tpu') or one device of it ('gpu:1'). A list of devices
-        (``['gpu:0', 'gpu:1']``, or ``['all']`` for every device of the
+        'tpu') or one device of it by its index from 0 ('gpu:1'). A list of
+        devices (``['gpu:0', 'gpu:1']``, or ``['all']`` for every device of the
         default platform) trains data-parallel: each minibatch (for
         whole-batch solvers, the whole data) is split across the devices,
         the parameters are replicated and the gradients summed across them,
@@ -966,7 +972,9 @@ _COMMON_PARAMS_DOC = """
 
 _COMMON_ATTRS_DOC = """
     loss_ : float
-        Loss (with the L2 penalty) at the end of training.
+        Loss (with the L2 penalty) at the end of training: the last epoch's
+        (or iteration's); after a divergence in the first epoch, the
+        objective of the parameters kept.
 
     best_loss_ : float or None
         Lowest loss seen; None with early stopping.
@@ -1286,7 +1294,8 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         Returns
         -------
         self : object
-            The updated estimator.
+            The updated estimator. A call that raises leaves the estimator as
+            it was before the call.
         """
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
@@ -1530,6 +1539,7 @@ default='squared_error'
         Returns
         -------
         self : object
-            The updated estimator.
+            The updated estimator. A call that raises leaves the estimator as
+            it was before the call.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)

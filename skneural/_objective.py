@@ -245,7 +245,9 @@ class Problem:
         self.n_samples, self.n_outputs = Y.shape
         with precision(self.dtype):
             # device_put, not jnp.asarray: no conversion program per shape.
-            host = [np.asarray(a, dtype=self.dtype) for a in (X, Y, w, alpha, l1, entropy)]
+            host = [
+                np.asarray(a, dtype=self.dtype) for a in (X, Y, w, alpha, l1, entropy)
+            ]
             self.data = tuple(jax.device_put(a) for a in host)
             # What the objective, gradient and Hessian-vector products see:
             # the rows padded with zero-weight rows (which the weighted

@@ -189,7 +189,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     warm_start : bool, default=False
         When True, start from the weights of the previous call to fit (the same
-        classes and number of features are required) instead of zeros.
+        classes, kind of target and number of features are required) instead
+        of zeros.
 
     verbose : int, default=0
         If positive, print the number of mistakes of every epoch.
@@ -308,7 +309,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : object
-            The fitted estimator.
+            The fitted estimator. A call that raises (invalid input, or
+            ``Floating-point under-/overflow`` when the weights overflow)
+            leaves the estimator as it was before the call.
         """
         warm = self.warm_start and hasattr(self, "coef_")
         X, y = validate_data(

@@ -505,7 +505,8 @@ def fit_one(run):
     )
     static = dict(run.static, sharding=run.sharding)
     with precision(dtype), _devices.scope(run.devices):
-        data = None if chunk else put({k: jax.device_put(v) for k, v in run.data.items()})
+        # device_put, not jnp.asarray: no conversion program per shape.
+        data = None if chunk else put(jax.device_put(run.data))
         reg, params, net_state, opt_state = put((
             _to_device(run.reg, dtype), _to_device(run.params, dtype),
             _to_device(run.net_state, dtype), _to_device(run.opt_state),
@@ -514,7 +515,8 @@ def fit_one(run):
         def epoch(params, opt_state, net_state, order, seed):
             if data is not None:
                 return run_epoch(params, opt_state, net_state, order, seed, **data,
-                                 reg=reg, n_batches=run.n_batches, **static)  # fmt: skip
+                                 reg=reg, n_batches=run.n_batches,
+                                 **static)  # fmt: skip
             # Streamed: the same steps, each chunk's rows gathered on the host.
             order = order[: run.n_batches]
             total, norm_sum, finite = 0.0, 0.0, True

@@ -14,8 +14,7 @@ import optax
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from skneural import NeuralClassifier, NeuralRegressor, Perceptron
-from skneural import _progress
+from skneural import NeuralClassifier, NeuralRegressor, Perceptron, _progress
 from skneural._training import padded_shape
 from skneural.model_selection import fit_batched
 from skneural.solvers._stepwise import run_epoch
@@ -192,7 +191,8 @@ def test_warm_start_across_a_structural_change_is_a_clear_error(change, name):
 def test_warm_start_with_an_elementwise_activation_change_continues():
     # As MLP: the weights are kept, training goes on with the new activation,
     # which prediction then uses.
-    model = NeuralRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(X, YR)
+    model = NeuralRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+    model.fit(X, YR)
     model.set_params(activation="tanh", warm_start=True).fit(X, YR)
     ref = np.tanh(X @ model.coefs_[0] + model.intercepts_[0]) @ model.coefs_[1]
     np.testing.assert_allclose(model.predict(X), ref.ravel() + model.intercepts_[1],
@@ -200,7 +200,8 @@ def test_warm_start_with_an_elementwise_activation_change_continues():
 
 
 def test_hand_set_coefficients_still_predict():
-    model = NeuralRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(X, YR)
+    model = NeuralRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+    model.fit(X, YR)
     model.coefs_ = [np.ones((4, 2), np.float32), np.ones((2, 1), np.float32)]
     model.intercepts_ = [np.zeros(2, np.float32), np.zeros(1, np.float32)]
     model.layer_params_, model.layer_state_ = [{}], [{}]
