@@ -15,7 +15,6 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from skneural import NeuralClassifier, NeuralRegressor, Perceptron, _progress
-from skneural._training import padded_shape
 from skneural.model_selection import fit_batched
 from skneural.solvers._stepwise import run_epoch
 
@@ -298,6 +297,8 @@ def test_fit_batched_stops_at_max_iter():
 
 # ------------------------------------------------ programs and memory
 def test_padded_shapes():
+    from skneural._training import padded_shape
+
     assert padded_shape(1, 11, False) == (1, 16)
     assert padded_shape(1, 11, True) == (1, 11)
     assert padded_shape(1, 130, False) == (1, 256)
