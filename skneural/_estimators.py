@@ -359,14 +359,18 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         if isinstance(solver, OptaxSolver):
             params = _to_device(self._params(), dtype)
             check_transformation(solver.transformation, params)
-        # Weights rescaled to mean 1 before the cast to the compute dtype, so
-        # that none underflows; the penalties are rescaled with them (they are
+        # Weights rescaled to mean 1 before the cast to the compute dtype where
+        # one would underflow; the penalties are rescaled with them (they are
         # divided by the batch's total weight), which leaves the objective,
         # hence the optimum and loss_, unchanged.
         self._weight_scale = 1.0
         if sample_weight is not None:
             mean = float(np.mean(sample_weight))
-            if mean > 0 and np.isfinite(mean):
+            positive = sample_weight[sample_weight > 0]
+            tiny = positive.size and positive.min() < np.finfo(dtype).tiny
+            # Only where a weight would underflow: integer weights stay exactly
+            # equivalent to repeated rows (batch normalisation counts them).
+            if tiny and mean > 0 and np.isfinite(mean):
                 self._weight_scale = 1.0 / mean
                 sample_weight = sample_weight * self._weight_scale
             for name in ("alpha", "l1"):
