@@ -21,6 +21,7 @@ import joblib
 import scipy.sparse as sp
 
 from . import _devices
+from ._state import restore, snapshot
 from ._training import StepwiseRun, fit_one, fit_together
 
 #: Registry of prefitted states: key -> ``vars(estimator)`` after its fit.
@@ -61,10 +62,16 @@ def train_batched(jobs):
     """
     from .solvers import StepwiseSolver
 
+    if len({id(job[0]) for job in jobs}) != len(jobs):
+        raise ValueError(
+            "The same estimator object appears more than once; each job needs "
+            "its own estimator (use sklearn.base.clone)."
+        )
     runs, fitted = [], [None] * len(jobs)
     for i, (est, X, y, sample_weight) in enumerate(jobs):
         if getattr(est, "_skl_callbacks", None):
             continue  # callbacks follow a fit of their own
+        saved = snapshot(est)
         try:
             est._validate_params()
             with _devices.scope(_devices.resolve(est.device)):
@@ -72,10 +79,15 @@ def train_batched(jobs):
                     X, y, sample_weight, incremental=False
                 )
             if not isinstance(solver, StepwiseSolver) or sp.issparse(X):
-                continue  # sparse X: a fit of its own, minibatches streamed
+                # Whole-batch solvers, and sparse X (minibatches of its own
+                # entries), are fitted on their own.
+                restore(est, saved)
+                continue
+            est._fitted_net = est._layer_activations
             runs.append((i, StepwiseRun(est, X, y, sample_weight, solver, rng, dtype,
                                         incremental=False)))  # fmt: skip
         except Exception:  # the estimator's own fit raises it again
+            restore(est, saved)
             continue
     groups = {}
     for i, run in runs:

@@ -23,7 +23,13 @@ def _one(name):
             f"jax Device cannot be cloned or pickled; pass str(device)); got "
             f"{type(name).__name__}."
         )
-    platform, _, index = name.strip().lower().partition(":")
+    platform, colon, index = name.strip().lower().partition(":")
+    if not platform or (colon and not (index.isascii() and index.isdigit())):
+        raise ValueError(
+            f"device={name!r} is not a device name: use a platform ('cpu', 'gpu', "
+            "'tpu') or a platform and a non-negative index ('gpu:1'). JAX sees "
+            f"{_available()}."
+        )
     try:
         devices = jax.devices(platform)
     except RuntimeError:

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import scipy.sparse as sp
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -50,6 +51,12 @@ from ._activations import (
     resolve,
 )
 from ._batched import _prefitted
+from ._checks import (
+    check_class_weight,
+    check_hyperparams,
+    check_transformation,
+    compute_dtype,
+)
 from ._losses import LOSSES
 from ._messages import did_you_mean, one_of
 from ._objective import (
@@ -61,8 +68,23 @@ from ._objective import (
     unravel,
 )
 from ._progress import CallbackSupportMixin, FitReporter
-from ._training import StepwiseRun, _pad_rows, _to_device, fit_one
-from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
+from ._state import unchanged_on_error
+from ._training import (
+    StepwiseRun,
+    _pad_rows,
+    _to_device,
+    _to_numpy,
+    bound_program_caches,
+    fit_one,
+)
+from .solvers import (
+    SOLVERS,
+    OptaxSolver,
+    Solver,
+    StepwiseSolver,
+    WholeBatchResult,
+    WholeBatchSolver,
+)
 from .solvers._base import portable_state
 
 #: Gradient diagnostics (see ``grad_norm_curve_``): a warning is emitted once
@@ -228,7 +250,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "dtype": [StrOptions({"float32", "float64"}), None],
+        "dtype": [StrOptions({"float32", "float64"}), type, np.dtype, None],
         "device": [str, list, tuple, None],
         "init": [StrOptions({"glorot_uniform"} | set(_network.INITIALIZERS))],
         "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
@@ -346,7 +368,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _compute_dtype(self, solver):
         if self.dtype is not None:
-            return np.dtype(self.dtype)
+            return compute_dtype(self.dtype)
         return np.dtype(np.float64 if isinstance(solver, WholeBatchSolver) else np.float32)
 
     def _check_solver(self):
@@ -399,18 +421,9 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         dtype = self._compute_dtype(solver)
         _check_representable(X, dtype, "X")
         _check_representable(y, dtype, "y")
-        _check_representable(sample_weight, dtype, "sample_weight")
         rng = check_random_state(self.random_state)
         if not first_pass:
-            expected = [c.shape for c in self.coefs_]
-            got = [p["W"].shape for p in _network.init(
-                np.random.RandomState(0), layer_units, self.activation, dtype,
-                net=self._net(len(hidden_layer_sizes)))[0]]  # fmt: skip
-            if expected != got:
-                raise ValueError(
-                    "warm_start and partial_fit need the architecture of the "
-                    f"previous fit: layer shapes {expected}, now {got}."
-                )
+            self._check_same_structure(layer_units, dtype)
         if self.clip_norm is not None and getattr(solver, "clip_norm", None) is not None:
             raise ValueError(
                 f"clip_norm is set both on the estimator ({self.clip_norm}) and on "
@@ -422,20 +435,55 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                 "solver must be a name, a StepwiseSolver, a WholeBatchSolver or an "
                 f"optax.GradientTransformation; got {type(solver).__name__}."
             )
+        if isinstance(solver, StepwiseSolver):
+            check_hyperparams(solver.optax_transformation()[1], dtype)
         if first_pass:
             self._initialize(y, layer_units, rng, dtype, X.dtype)
         self._fit_dtype = dtype.name  # the precision prediction computes in
+        if isinstance(solver, OptaxSolver):
+            params = _to_device(self._params(), dtype)
+            check_transformation(solver.transformation, params)
+        # Weights rescaled to mean 1 before the cast to the compute dtype where
+        # one would underflow; the penalties are rescaled with them (they are
+        # divided by the batch's total weight), which leaves the objective,
+        # hence the optimum and loss_, unchanged.
+        self._weight_scale = 1.0
+        if sample_weight is not None:
+            mean = float(np.mean(sample_weight))
+            positive = sample_weight[sample_weight > 0]
+            tiny = positive.size and positive.min() < np.finfo(dtype).tiny
+            # Only where a weight would underflow: integer weights stay exactly
+            # equivalent to repeated rows (batch normalisation counts them).
+            if tiny and mean > 0 and np.isfinite(mean):
+                self._weight_scale = 1.0 / mean
+                sample_weight = sample_weight * self._weight_scale
+            for name in ("alpha", "l1"):
+                value = getattr(self, name) * self._weight_scale
+                if value > float(np.finfo(dtype).max):
+                    raise ValueError(
+                        f"{name} / mean(sample_weight) = {value:.3g} is too large "
+                        f"for {dtype}, the precision this model computes in (the "
+                        "penalty is divided by the total sample weight). Use "
+                        "larger sample weights, a smaller penalty or "
+                        "dtype='float64'."
+                    )
+        _check_representable(sample_weight, dtype, "sample_weight")
         return X, y, sample_weight, solver, rng, dtype
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
-        with _devices.scope(_devices.resolve(self.device)):
-            return self._fit_on_device(X, y, sample_weight, incremental)
+        try:
+            with _devices.scope(_devices.resolve(self.device)):
+                return self._fit_on_device(X, y, sample_weight, incremental)
+        finally:
+            bound_program_caches()
 
     def _fit_on_device(self, X, y, sample_weight, incremental):
         fit_data = dict(X=X, y=y, sample_weight=sample_weight)  # for callbacks
         X, y, sample_weight, solver, rng, dtype = self._prepare(
             X, y, sample_weight, incremental
         )
+        # What prediction computes from here on (a failed call restores it).
+        self._fitted_net = self._layer_activations
         stepwise = isinstance(solver, StepwiseSolver)
         # Progress display and scikit-learn callbacks (see _progress.py).
         with FitReporter(
@@ -511,14 +559,75 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
 
     @property
     def _layer_activations(self):
-        """The fitted architecture: a static argument of compiled code."""
+        """The architecture training uses (the current parameters): a static
+        argument of compiled code."""
         return self._net(len(self.coefs_) - 1)
+
+    def _fitted_spec(self):
+        """The architecture the fitted network was trained with.
+
+        Stored at the end of every fit, so that ``set_params`` after a fit does
+        not change what ``predict`` computes; for a model whose ``coefs_`` and
+        ``intercepts_`` were set by hand (nothing stored), derived from the
+        current parameters.
+        """
+        n_hidden = len(self.coefs_) - 1
+        spec = getattr(self, "_fitted_net", None)
+        if spec is not None and len(spec.activations) == n_hidden:
+            return spec
+        return self._net(n_hidden)
+
+    def _check_same_structure(self, layer_units, dtype):
+        """Raise if warm start / partial_fit would continue a network whose
+        trainable parameters or state no longer match the parameters."""
+        net = self._net(len(layer_units) - 2)
+        params, state = _network.init(
+            np.random.RandomState(0), layer_units, self.activation, dtype, net=net
+        )
+
+        def structure(params, state):
+            return (
+                [{k: np.shape(v) for k, v in p.items()} for p in params],
+                [sorted(s) for s in state],
+            )
+
+        layer_params = getattr(self, "layer_params_", None) or [{}] * (
+            len(self.coefs_) - 1
+        )
+        current = [{"W": W, "b": b, **extra} for W, b, extra in zip(
+            self.coefs_, self.intercepts_, list(layer_params) + [{}])]  # fmt: skip
+        layer_state = getattr(self, "layer_state_", None)
+        if layer_state is None:
+            layer_state = [{} for _ in layer_params]
+        if structure(current, layer_state) == structure(params, state):
+            return
+        expected = [c.shape for c in self.coefs_]
+        got = [p["W"].shape for p in params]
+        fitted = self._fitted_spec() if len(expected) == len(got) else None
+        changed = []
+        if fitted is not None and fitted.activations != net.activations:
+            changed.append("activation")
+        if fitted is not None and fitted.batch_norm != net.batch_norm:
+            changed.append("batch_norm")
+        if expected != got and not changed:
+            raise ValueError(
+                "warm_start and partial_fit need the architecture of the "
+                f"previous fit: layer shapes {expected}, now {got}."
+            )
+        what = " and ".join(changed) or "the architecture"
+        raise ValueError(
+            f"warm_start and partial_fit continue the fitted network, but {what} "
+            "changed since the fit, which changes the network's trainable "
+            "parameters or state. Set it back, or fit with warm_start=False to "
+            "start afresh."
+        )
 
     def _regularization(self, dtype):
         """Traced penalty strengths (and the clipping threshold)."""
         clip = np.inf if self.clip_norm is None else self.clip_norm
-        values = dict(alpha=self.alpha, l1=self.l1, entropy=self._entropy_reg,
-                      clip_norm=clip)  # fmt: skip
+        scale = getattr(self, "_weight_scale", 1.0)  # see _prepare
+        values = dict(alpha=self.alpha * scale, l1=self.l1 * scale,
+                      entropy=self._entropy_reg, clip_norm=clip)  # fmt: skip
         return {k: jnp.asarray(v, dtype=dtype) for k, v in values.items()}
 
     _entropy_reg = 0.0
@@ -701,8 +810,8 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             X,
             self._encode_targets(y, dtype),
             w,
-            self.alpha,
-            l1=self.l1,
+            self.alpha * getattr(self, "_weight_scale", 1.0),
+            l1=self.l1 * getattr(self, "_weight_scale", 1.0),
             entropy=self._entropy_reg,
             shapes=shapes,
             activation=net,
@@ -711,6 +820,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             sharding=_devices.batch_sharding(_devices.resolve(self.device)),
         )
         x0 = np.asarray(ravel(params), dtype=np.float64)
+        base_curve = list(getattr(self, "loss_curve_", None) or [])
         try:
             # The solvers' Progress reports to ``reporter`` in this block.
             with reporter.whole_batch(lambda x: unravel(np.asarray(x, dtype), shapes)):
@@ -723,9 +833,17 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                     verbose=self.verbose,
                 )
         except KeyboardInterrupt:
+            # Keep the last completed iteration (as the stepwise solvers keep
+            # the last completed epoch).
             reporter.end("interrupted")
-            warnings.warn("Training interrupted by user; parameters unchanged.")
-            return
+            warnings.warn("Training interrupted by user.")
+            last = reporter.last_iterate
+            if last is None or last[2] is None:
+                last = (0, float(problem(x0)[0]), x0)
+            result = WholeBatchResult(
+                x=last[2], fun=last[1], n_iter=last[0],
+                loss_curve=list(reporter.iteration_losses)[: last[0]],
+            )  # fmt: skip
         x = np.asarray(result.x, dtype=np.float64)
         if not (np.isfinite(x).all() and np.isfinite(result.fun)):
             reporter.end("diverged")
@@ -734,6 +852,10 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                 "were kept. Scale the inputs or lower the learning rate.",
                 ConvergenceWarning,
             )
+            # The objective of the parameters kept, so loss_ always exists.
+            self.n_iter_ = 0
+            self.loss_curve_ = base_curve
+            self.loss_ = float(problem(x0)[0])
             return
         params = unravel(x.astype(dtype), shapes)
         state = self.layer_state_
@@ -757,17 +879,16 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         self.n_iter_ = int(result.n_iter)
         self.loss_ = float(result.fun)
         self.t_ += n_samples * max(self.n_iter_, 1)
-        self.loss_curve_ = list(getattr(self, "loss_curve_", None) or []) + list(
-            result.loss_curve
-        )
+        self.loss_curve_ = base_curve + list(result.loss_curve)
         self.best_loss_ = min(self.loss_curve_, default=self.loss_)
         self.validation_scores_ = None
         self.validation_loss_curve_ = None
         self.best_validation_score_ = None
 
     # ------------------------------------------------------------ prediction
-    def _output(self, X, params=None, state=None, dtype=None):
-        """Network output (after the output activation) for validated ``X``.
+    def _output(self, X, params=None, state=None, dtype=None, logits=False):
+        """Network output (after the output activation, before it with
+        ``logits``) for validated ``X``, computed with the fitted architecture.
 
         Computed by the compiled forward pass in chunks of at most
         ``_PREDICT_CHUNK`` rows, each padded to a power of two so that repeated
@@ -796,8 +917,8 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                 out = predict_output(
                     params,
                     Xc,
-                    activation=self._layer_activations,
-                    out_activation=self._out_activation(),
+                    activation=self._fitted_spec(),
+                    out_activation="identity" if logits else self._out_activation(),
                     state=state,
                 )
                 chunks.append(np.asarray(out[: stop - start]))
@@ -833,6 +954,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         return isinstance(self, ClassifierMixin)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y.
 
@@ -852,7 +974,8 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         Returns
         -------
         self : object
-            The fitted estimator.
+            The fitted estimator. A call that raises leaves the estimator as
+            it was before the call.
         """
         fitted = _prefitted(self, X, y, sample_weight)
         if fitted is not None:  # trained together with others by a batched search
@@ -898,7 +1021,10 @@ _COMMON_PARAMS_DOC = """
         'least-squares'), built with their defaults. A solver object from
         :mod:`skneural.solvers` carries its own hyperparameters (searchable as
         ``solver__learning_rate`` etc.); any ``optax.GradientTransformation``
-        is used as a minibatch solver.
+        is used as a minibatch solver, except those whose update needs the
+        objective's value or function (``optax.lbfgs``, ``optax.polyak_sgd``:
+        line searches on a fixed objective), which are refused in favour of
+        the whole-batch solvers such as 'lbfgs'.
 
     alpha : float, default=0.0001
         Strength of the L2 penalty, divided by the number (or total weight) of
@@ -971,8 +1097,9 @@ _COMMON_PARAMS_DOC = """
     max_fun : int, default=15000
         Most objective evaluations of 'lbfgs'.
 
-    dtype : {'float32', 'float64'} or None, default=None
-        Precision of the computation on the device. None means float32 for
+    dtype : {'float32', 'float64'}, numpy dtype or type, or None, default=None
+        Precision of the computation on the device (``np.float64`` and
+        ``np.dtype('float32')`` are accepted too). None means float32 for
         stepwise solvers (fast; the fitted arrays are float32) and float64 for
         whole-batch solvers, whose line searches need it. Predictions are
         returned in the input's float dtype, as scikit-learn does.
@@ -980,8 +1107,8 @@ _COMMON_PARAMS_DOC = """
     device : str, list of str or None, default=None
         Where the computation runs: None for JAX's default device (the first
         GPU or TPU if there is one, else the CPU), a platform ('cpu', 'gpu',
-        'tpu') or one device of it ('gpu:1'). A list of devices
-        (``['gpu:0', 'gpu:1']``, or ``['all']`` for every device of the
+        'tpu') or one device of it by its index from 0 ('gpu:1'). A list of
+        devices (``['gpu:0', 'gpu:1']``, or ``['all']`` for every device of the
         default platform) trains data-parallel: each minibatch (for
         whole-batch solvers, the whole data) is split across the devices,
         the parameters are replicated and the gradients summed across them,
@@ -1032,7 +1159,9 @@ _COMMON_PARAMS_DOC = """
 
 _COMMON_ATTRS_DOC = """
     loss_ : float
-        Loss (with the L2 penalty) at the end of training.
+        Loss (with the L2 penalty) at the end of training: the last epoch's
+        (or iteration's); after a divergence in the first epoch, the
+        objective of the parameters kept.
 
     best_loss_ : float or None
         Lowest loss seen; None with early stopping.
@@ -1238,6 +1367,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
     def _class_weighted(self, y, sample_weight, incremental):
         if self.class_weight is None:
             return sample_weight
+        check_class_weight(self.class_weight)
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             raise ValueError("class_weight is not supported for multilabel targets.")
         if incremental and self.class_weight == "balanced":
@@ -1345,6 +1475,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single epoch over the given data.
 
@@ -1363,7 +1494,8 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         Returns
         -------
         self : object
-            The updated estimator.
+            The updated estimator. A call that raises leaves the estimator as
+            it was before the call.
         """
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
@@ -1405,11 +1537,22 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         Returns
         -------
         log_y_prob : ndarray of shape (n_samples, n_classes)
-            ``log(predict_proba(X))``.
+            ``log(predict_proba(X))``, computed in float64 from the network's
+            output before the output activation (a log-softmax, or a
+            log-sigmoid for one unit), so it stays finite where the
+            probability rounds to 0.
         """
-        y_prob = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            return np.log(y_prob, out=y_prob)
+        check_is_fitted(self)
+        X = self._validate_X_predict(X)
+        z = self._output(X, logits=True).astype(np.float64)
+        if self.out_activation_ == "softmax":
+            log_prob = z - logsumexp(z, axis=1, keepdims=True)
+        else:  # logistic: log p = -log(1 + exp(-z)), log(1 - p) = -log(1 + exp(z))
+            log_prob = -np.logaddexp(0.0, -z)
+            if self.n_outputs_ == 1:
+                log_prob = np.hstack([-np.logaddexp(0.0, z), log_prob])
+        out_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        return log_prob.astype(out_dtype, copy=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1581,6 +1724,7 @@ default='squared_error'
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with a single epoch over the given data.
 
@@ -1596,6 +1740,7 @@ default='squared_error'
         Returns
         -------
         self : object
-            The updated estimator.
+            The updated estimator. A call that raises leaves the estimator as
+            it was before the call.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)

@@ -136,6 +136,20 @@ def shapes_of(params):
     )
 
 
+#: Row counts up to this are padded to a power of two (see padded_rows).
+_SMALL_ROWS = 256
+
+
+def padded_rows(n):
+    """Rows the whole-batch objective is computed on for ``n`` samples: a power
+    of two up to 256 (at least 32), then the next of 8 sizes per doubling
+    (at most 1/8 more rows than ``n``)."""
+    if n <= _SMALL_ROWS:
+        return max(32, 1 << (n - 1).bit_length())
+    step = 1 << (n.bit_length() - 4)
+    return -(-n // step) * step
+
+
 def _keys(layer):
     return ["W", "b"] + sorted(set(layer) - {"W", "b"})
 
@@ -236,29 +250,42 @@ class Problem:
         )
         self.n_samples, self.n_outputs = Y.shape
         with precision(self.dtype):
-            self.data = tuple(
-                a.to_device(self.dtype) if isinstance(a, SparseRows)
-                else jnp.asarray(a, dtype=self.dtype)
-                for a in (X, Y, w, alpha, l1, entropy)
-            )  # fmt: skip
-            self._dense_X = None
             if sharding is not None and isinstance(X, SparseRows):
                 raise ValueError(
                     "Data-parallel whole-batch fits (a list of several devices) "
                     "split dense rows; X is sparse. Pass one device, or X as a "
                     "dense array."
                 )
+            # device_put, not jnp.asarray: no conversion program per shape.
+            host = [
+                a if isinstance(a, SparseRows) else np.asarray(a, dtype=self.dtype)
+                for a in (X, Y, w, alpha, l1, entropy)
+            ]
+            self.data = tuple(
+                a.to_device(self.dtype) if isinstance(a, SparseRows)
+                else jax.device_put(a)
+                for a in host
+            )  # fmt: skip
+            self._dense_X = None
             # What the objective, gradient and Hessian-vector products see:
-            # with ``sharding`` (data parallel), the rows split across the
-            # devices, padded with zero-weight rows (which the weighted
-            # objective ignores) to a multiple of their number.
-            self._objective_data = self.data
+            # the rows padded with zero-weight rows (which the weighted
+            # objective ignores) to one of a few sizes (see padded_rows), so
+            # that fits of different sizes share their programs; with
+            # ``sharding`` (data parallel), to a multiple of the number of
+            # devices too, and split across them.
+            n_rows = padded_rows(self.n_samples)
             if sharding is not None:
-                pad = -self.n_samples % sharding.mesh.size
-                rows = [
-                    np.pad(np.asarray(a), [(0, pad)] + [(0, 0)] * (a.ndim - 1))
-                    for a in self.data[:3]
-                ]  # fmt: skip
+                n_rows += -n_rows % sharding.mesh.size
+            pad = n_rows - self.n_samples
+            rows = [
+                SparseRows(*self.data[0].tree_flatten()[0], (n_rows, a.shape[1]))
+                if isinstance(a, SparseRows)  # more rows, the same entries
+                else np.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))
+                for a in host[:3]
+            ]  # fmt: skip
+            if sharding is None:
+                self._objective_data = tuple(jax.device_put(rows)) + self.data[3:]
+            else:
                 self._objective_data = tuple(jax.device_put(rows, sharding)) + tuple(
                     jax.device_put(self.data[3:], replicated(sharding))
                 )

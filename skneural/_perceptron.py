@@ -29,6 +29,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._checks import check_class_weight
+from ._state import unchanged_on_error
+
 # Step functions by name, as their two output levels (low, high): a unit with
 # net input s outputs ``high`` if s > 0 and ``low`` otherwise (s == 0 included),
 # so both steps make the same decision and differ only in how they encode it.
@@ -186,7 +189,8 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     warm_start : bool, default=False
         When True, start from the weights of the previous call to fit (the same
-        classes and number of features are required) instead of zeros.
+        classes, kind of target and number of features are required) instead
+        of zeros.
 
     verbose : int, default=0
         If positive, print the number of mistakes of every epoch.
@@ -285,6 +289,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     # --------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
         """Train the units by the perceptron rule.
 
@@ -304,7 +309,9 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : object
-            The fitted estimator.
+            The fitted estimator. A call that raises (invalid input, or
+            ``Floating-point under-/overflow`` when the weights overflow)
+            leaves the estimator as it was before the call.
         """
         warm = self.warm_start and hasattr(self, "coef_")
         X, y = validate_data(
@@ -332,6 +339,13 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 "warm_start needs the classes of the previous call to fit: "
                 f"previously {self.classes_}, now {binarizer.classes_}."
             )
+        n_units = 1 if binarizer.y_type_ == "binary" else len(binarizer.classes_)
+        if warm and np.shape(self.coef_) != (n_units, X.shape[1]):
+            raise ValueError(
+                "warm_start needs the targets of the previous call to fit: the "
+                f"weights have shape {np.shape(self.coef_)}, these targets "
+                f"({binarizer.y_type_}) need {(n_units, X.shape[1])}."
+            )
         self._label_binarizer = binarizer
         self.classes_ = binarizer.classes_
 
@@ -341,6 +355,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         if self.class_weight is not None:
+            check_class_weight(self.class_weight)
             if multilabel:
                 raise ValueError("class_weight is not supported for multilabel y.")
             per_class = compute_class_weight(
@@ -375,6 +390,12 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 mistakes = _batch_epoch(*args, self.activation)
             self.n_iter_ += 1
             self.mistakes_curve_.append(mistakes)
+            if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+                raise ValueError(
+                    "Floating-point under-/overflow occurred at epoch "
+                    f"#{self.n_iter_}. Scaling input data with StandardScaler "
+                    "or MinMaxScaler might help."
+                )
             if self.verbose:
                 print(f"Epoch {self.n_iter_}, mistakes = {mistakes:g}")
             if mistakes == 0:

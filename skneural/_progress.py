@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import jax
+import numpy as np
 
 from . import _devices
 
@@ -328,6 +329,9 @@ class FitReporter:
             parameter pytree (for the callbacks' ``fitted_estimator``).
         """
         self._to_params = to_params
+        self.last_iterate = None
+        self.iteration_losses = []
+        self._base_curve = list(getattr(self.estimator, "loss_curve_", None) or [])
         token = _ACTIVE.set(self)
         try:
             yield self
@@ -335,8 +339,26 @@ class FitReporter:
             _ACTIVE.reset(token)
             self._to_params = None
 
+    #: ``(n_iter, loss, x)`` of a whole-batch solver's last completed iteration
+    #: (``x`` a copy of its flat parameter vector, or None), set by
+    #: :meth:`iteration`; what an interrupted fit keeps.
+    last_iterate = None
+
     def iteration(self, n_iter, loss, x=None):
-        """:meth:`epoch` for a whole-batch solver's iteration (from ``Progress``)."""
+        """:meth:`epoch` for a whole-batch solver's iteration (from ``Progress``).
+
+        Records the iterate (:attr:`last_iterate`) and sets the estimator's
+        ``n_iter_``, ``loss_`` and ``loss_curve_`` to this iteration's before
+        the callbacks run.
+        """
+        loss = float(loss)
+        self.iteration_losses.append(loss)
+        self.last_iterate = (
+            int(n_iter), loss, None if x is None else np.array(x, dtype=np.float64)
+        )
+        est = self.estimator
+        est.n_iter_, est.loss_ = int(n_iter), loss
+        est.loss_curve_ = self._base_curve + self.iteration_losses
         params = None
         if x is not None and self._to_params is not None:
             params = _Deferred(self._to_params, x)

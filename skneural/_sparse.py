@@ -98,9 +98,12 @@ class SparseRows:
 
     def to_device(self, dtype=None):
         """The same rows with ``jax`` arrays (values in ``dtype``)."""
+        # device_put of numpy arrays: jnp.asarray would compile a conversion
+        # program for every new number of entries.
         return SparseRows(
-            jnp.asarray(self.rows), jnp.asarray(self.cols),
-            jnp.asarray(self.values, dtype=dtype), self.shape,
+            jax.device_put(np.asarray(self.rows)),
+            jax.device_put(np.asarray(self.cols)),
+            jax.device_put(np.asarray(self.values, dtype=dtype)), self.shape,
         )  # fmt: skip
 
     def toarray(self):

@@ -47,11 +47,67 @@ def _to_numpy(tree):
     return jax.tree_util.tree_map(np.asarray, tree)
 
 
+#: Smallest padded size of a single minibatch (see :func:`padded_shape`).
+MIN_PADDED_BATCH = 16
+
+
+def padded_shape(n_batches, batch_size, stochastic):
+    """``(n_batches, batch_size)`` of an epoch's padded minibatch order.
+
+    Every row count would otherwise compile its own training program, which
+    costs time and memory (the programs stay in memory). Padding rows have
+    zero weight and enter the objective as zeros, so the minibatches and
+    their updates are those of the unpadded data:
+
+    - one minibatch (the data smaller than ``batch_size``, as in repeated
+      ``partial_fit`` calls) is padded to a power of two rows, at least
+      :data:`MIN_PADDED_BATCH`; not for random networks (dropout, noise,
+      'rrelu'), whose random draws depend on the batch's shape;
+    - several minibatches keep ``batch_size`` rows and are followed by batches
+      made only of padding, which are not run, up to the next of 1-4, then 4
+      sizes per doubling (5, 6, 7, 8, 10, 12, 14, 16, 20, ...): at most a
+      quarter more rows of data on the device.
+    """
+    if n_batches == 1:
+        if stochastic:
+            return 1, batch_size
+        return 1, max(MIN_PADDED_BATCH, 1 << (batch_size - 1).bit_length())
+    if n_batches <= 4:
+        return n_batches, batch_size
+    step = 1 << (n_batches.bit_length() - 3)
+    return -(-n_batches // step) * step, batch_size
+
+
 def _pad_rows(a, n_rows, dtype):
     """``a`` (dense or sparse) as a dense ``dtype`` array of ``n_rows`` rows."""
     out = np.zeros((n_rows,) + a.shape[1:], dtype=dtype)
     out[: a.shape[0]] = a.toarray() if sp.issparse(a) else a
     return out
+
+
+#: Most compiled programs kept per compiled function of training and
+#: prediction (one per combination of shapes and static settings). Past it,
+#: that function's programs are dropped after the fit (and compiled again
+#: when needed), so that a long session of fits with ever new shapes or
+#: settings does not keep every program in memory.
+MAX_PROGRAMS = 32
+
+
+def bound_program_caches():
+    """Drop the programs of any compiled function holding over MAX_PROGRAMS."""
+    from . import _objective
+    from .solvers import _stepwise
+
+    functions = [
+        _stepwise.run_epoch, _stepwise.run_epochs, _stepwise.init_state,
+        _objective.predict_output, _objective.inference_objective,
+        _objective.flat_value_and_grad, _objective.flat_hvp,
+        _objective.flat_residuals, _objective.flat_residuals_and_jacobian,
+        _validation_batched,
+    ]  # fmt: skip
+    for fn in functions:
+        if fn._cache_size() > MAX_PROGRAMS:
+            fn.clear_cache()
 
 
 #: A finite loss above this many times the fit's first epoch loss counts as
@@ -117,12 +173,17 @@ class StepwiseRun:
             Y_val = est._encode_targets(y_val, dtype)
             if is_classifier:
                 y_val = est._label_binarizer.inverse_transform(y_val)
+            # Padded to a power of two rows of zero weight (as prediction
+            # pads), so that validation sets of different sizes share programs.
+            n_val = len(Y_val)
+            val_rows = max(MIN_PADDED_BATCH, 1 << (n_val - 1).bit_length())
+            w_val = np.zeros(val_rows, dtype)
+            w_val[:n_val] = 1 if sw_val is None else sw_val
             self.validation = dict(
-                X=(_sparse.chunk(X_val, X_val.shape[0], dtype) if sp.issparse(X_val)
-                   else _pad_rows(X_val, X_val.shape[0], dtype)),  # fmt: skip
-                Y=Y_val,
-                w=(np.ones(len(Y_val), dtype) if sw_val is None
-                   else sw_val.astype(dtype)),  # fmt: skip
+                X=(_sparse.chunk(X_val, val_rows, dtype) if sp.issparse(X_val)
+                   else _pad_rows(X_val, val_rows, dtype)),  # fmt: skip
+                Y=_pad_rows(Y_val, val_rows, dtype),
+                w=w_val,
                 y=y_val,
                 sample_weight=sw_val,
             )
@@ -143,7 +204,13 @@ class StepwiseRun:
         self.n_samples, self.batch_size = n_samples, batch_size
         self.devices = _devices.resolve(est.device)
         self.sharding = _devices.batch_sharding(self.devices)
-        self.n_rows = n_rows = -(-n_samples // batch_size) * batch_size
+        # Padded to a few shapes, so that fits of different sizes share their
+        # compiled programs (see padded_shape); the minibatches are the same.
+        self.n_batches = -(-n_samples // batch_size)
+        self.padded_batches, self.padded_batch = padded_shape(
+            self.n_batches, batch_size, est._layer_activations.stochastic
+        )
+        self.n_rows = n_rows = self.padded_batches * self.padded_batch
 
         self.solver = solver
         tx, hyper = solver.optax_transformation()
@@ -208,7 +275,8 @@ class StepwiseRun:
         shapes = [(p["W"].shape, tuple(sorted(p))) for p in self.params]
         return (
             self.static["tx"], self.net, self.static["loss"], np.dtype(self.dtype).str,
-            self.batch_size, repr(shapes), self.n_features, self.batch_nnz,
+            self.batch_size, self.padded_batch, repr(shapes), self.n_features,
+            self.batch_nnz,
             self.data["Y"].shape[1:],
             repr(jax.tree_util.tree_structure(self.opt_state)),
             repr(jax.tree_util.tree_structure(self.net_state)),
@@ -221,7 +289,10 @@ class StepwiseRun:
         if self.est.shuffle:
             self.sample_idx = self.sample_idx[self.rng.permutation(self.n_samples)]
         order = np.concatenate([self.sample_idx, self.padding])
-        order = order.reshape(-1, self.batch_size)
+        if self.padded_batch != self.batch_size:  # one batch, padded
+            order = order.reshape(1, -1)
+        else:  # batch_size rows per batch, then whole batches of padding
+            order = order.reshape(-1, self.batch_size)
         seed = self.rng.randint(np.iinfo(np.int32).max) if self.net.stochastic else 0
         return order, seed
 
@@ -328,7 +399,7 @@ class StepwiseRun:
                 self.active = False
         if self.incremental:
             self.active = False
-        elif self.active and est.n_iter_ == est.max_iter:
+        elif self.active and est.n_iter_ >= est.max_iter:
             warnings.warn(
                 "Stochastic Optimizer: Maximum iterations (%d) reached and "
                 "the optimization hasn't converged yet." % est.max_iter,
@@ -347,6 +418,10 @@ class StepwiseRun:
                 ConvergenceWarning,
             )
             params, net_state = self.params, self.net_state
+        if self.diverged and self.lowest_epoch is None:
+            # No epoch of this fit completed: loss_ is the objective of the
+            # parameters kept (so that it exists after every fit).
+            self.est.loss_ = self._objective(params, net_state)
         self.est._set_params_from(params, net_state)
         # Plain arrays (the leaves): a fitted estimator holds no optax types.
         self.est._optimizer_state = [
@@ -356,6 +431,20 @@ class StepwiseRun:
     def epoch_X(self, order):
         """Sparse X: the epoch's minibatches (in ``order``) as SparseRows."""
         return _sparse.epoch_batches(self.sparse_X, order, self.batch_nnz)
+
+    def _objective(self, params, net_state):
+        """The training objective (loss and penalties) at ``params``."""
+        d = self.data
+        with precision(self.dtype), _devices.scope(self.devices):
+            X = d["X"] if self.sparse_X is None else _sparse.chunk(
+                self.sparse_X, self.n_rows, self.dtype
+            ).to_device(self.dtype)
+            value = inference_objective(
+                _to_device(params, self.dtype), _to_device(net_state, self.dtype),
+                X, d["Y"], d["w"], self.reg["alpha"], self.reg["l1"],
+                self.reg["entropy"], activation=self.net, loss=self.static["loss"],
+            )  # fmt: skip
+        return float(value)
 
     def _outputs_finite(self, params, net_state):
         with precision(self.dtype), _devices.scope(self.devices):
@@ -402,7 +491,7 @@ def _validation(params, net_state, run):
         params, net_state, v["X"], v["Y"], v["w"], run.reg, net=run.net,
         loss=run.static["loss"], out_activation=run.est.out_activation_,
     )  # fmt: skip
-    return np.asarray(out), float(loss)
+    return np.asarray(out)[: len(v["y"])], float(loss)
 
 
 #: Training data above this many bytes stays on the host and is streamed to
@@ -428,7 +517,7 @@ def _stream_chunk_batches(run):
         limit = (stats["bytes_limit"] - stats.get("bytes_in_use", 0)) // 2
     if nbytes <= limit:
         return None
-    per_batch = nbytes // (run.n_rows // run.batch_size)
+    per_batch = nbytes // run.padded_batches
     return max(1, STREAM_CHUNK_BYTES // max(per_batch, 1))
 
 
@@ -444,7 +533,8 @@ def fit_one(run):
     )
     static = dict(run.static, sharding=run.sharding)
     with precision(dtype), _devices.scope(run.devices):
-        data = None if chunk else put({k: jnp.asarray(v) for k, v in run.data.items()})
+        # device_put, not jnp.asarray: no conversion program per shape.
+        data = None if chunk else put(jax.device_put(run.data))
         reg, params, net_state, opt_state = put((
             _to_device(run.reg, dtype), _to_device(run.params, dtype),
             _to_device(run.net_state, dtype), _to_device(run.opt_state),
@@ -457,8 +547,10 @@ def fit_one(run):
                                  **static)  # fmt: skip
             if data is not None:
                 return run_epoch(params, opt_state, net_state, order, seed, **data,
-                                 reg=reg, **static)  # fmt: skip
+                                 reg=reg, n_batches=run.n_batches,
+                                 **static)  # fmt: skip
             # Streamed: the same steps, each chunk's rows gathered on the host.
+            order = order[: run.n_batches]
             total, norm_sum, finite = 0.0, 0.0, True
             for start in range(0, len(order), chunk):
                 idx = order[start : start + chunk]
@@ -564,9 +656,9 @@ def fit_together(runs):
     """
     dtype = runs[0].dtype
     n_rows = max(r.n_rows for r in runs)
-    n_batches = n_rows // runs[0].batch_size
+    n_batches = n_rows // runs[0].padded_batch
     pad_index = n_rows - 1  # a padding row of every run that needs extra batches
-    idle_order = np.full((n_batches, runs[0].batch_size), pad_index, dtype=np.int32)
+    idle_order = np.full((n_batches, runs[0].padded_batch), pad_index, dtype=np.int32)
     static = runs[0].static
     has_validation = runs[0].validation is not None
     slots = list(runs)  # the run in each slot of the stack
@@ -640,7 +732,7 @@ def fit_together(runs):
                         continue
                     v_out = v_loss = None
                     if has_validation:
-                        v_out = outs[i, : len(r.validation["Y"])]
+                        v_out = outs[i, : len(r.validation["y"])]
                         v_loss = val_losses[i]
                     new_lr = r.record(
                         float(losses[i]), norms[i], v_out, v_loss, seconds

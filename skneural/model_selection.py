@@ -53,7 +53,8 @@ def fit_batched(estimators, X, y, sample_weight=None, *, batched="auto"):
     ----------
     estimators : list of NeuralClassifier or NeuralRegressor
         Estimators to fit (in place), for example clones of one estimator with
-        different ``random_state`` (an ensemble) or hyperparameters.
+        different ``random_state`` (an ensemble) or hyperparameters. Each
+        must be a distinct object: the same object twice is an error.
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Training data.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
@@ -94,6 +95,11 @@ def fit_batched(estimators, X, y, sample_weight=None, *, batched="auto"):
                 "fit_batched fits skneural estimators; got "
                 f"{type(est).__name__}. Use a loop of fit calls for others."
             )
+    if len({id(est) for est in estimators}) != len(estimators):
+        raise ValueError(
+            "fit_batched got the same estimator object more than once; each "
+            "model needs its own estimator (for example clone(est) for each)."
+        )
     jobs = [(est, X, y, sample_weight) for est in estimators if _batch(est, batched)]
     done_by_id = {id(job[0]): est for job, est in zip(jobs, train_batched(jobs))}
     fitted = [done_by_id.get(id(est)) for est in estimators]

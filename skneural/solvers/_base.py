@@ -19,6 +19,7 @@ import pickle
 import time
 import warnings
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 
@@ -31,7 +32,10 @@ from .._progress import active_reporter
 
 # Compiled programs are keyed by the transformation object; building it once per
 # (class, static options) lets every fit with the same structure reuse them.
-_TRANSFORMATIONS = {}
+# Least recently used first; at most MAX_TRANSFORMATIONS are kept (an evicted
+# one is rebuilt, and its programs compiled again, when needed).
+_TRANSFORMATIONS = OrderedDict()
+MAX_TRANSFORMATIONS = 64
 
 
 class Solver(BaseEstimator, ABC):
@@ -101,6 +105,9 @@ class StepwiseSolver(Solver):
                 **static, **hyper
             )
             _TRANSFORMATIONS[key] = tx
+            while len(_TRANSFORMATIONS) > MAX_TRANSFORMATIONS:
+                _TRANSFORMATIONS.popitem(last=False)
+        _TRANSFORMATIONS.move_to_end(key)
         return tx, hyper
 
 

@@ -667,9 +667,10 @@ def _clip(grads, clip_norm):
     return jax.tree_util.tree_map(lambda g: g * scale, grads)
 
 
-def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step=0, *,
-           tx, net, loss, skip_empty=False, sharding=None):  # fmt: skip
-    """:func:`run_epoch`'s computation (not compiled on its own)."""
+def _step_fn(seed, X, Y, w, mask, reg, first_step, *, tx, net, loss, sharding):
+    """One minibatch step: ``(params, opt_state, state), (i, idx)`` -> the new
+    triple, the batch's objective times its real rows, its gradient norms and
+    its number of real rows."""
     key = jax.random.key(seed)
     grad_fn = jax.value_and_grad(objective_and_state, has_aux=True)
 
@@ -681,14 +682,14 @@ def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step
         return jax.lax.with_sharding_constraint(a[idx], sharding)
 
     # Sparse X (skneural._sparse.SparseRows): the epoch's minibatches in
-    # order, one per step (a leading axis the scan slices).
+    # order, one per step (a leading axis indexed by the step).
     sparse = isinstance(X, SparseRows)
 
-    def step(carry, inputs):
+    def step(carry, i, idx):
         params, opt_state, state = carry
-        i, idx, batch = inputs
+        batch = jax.tree_util.tree_map(lambda a: a[i], X) if sparse else rows(X, idx)
         (value, new_state), grads = grad_fn(
-            params, state, batch if sparse else rows(X, idx), rows(Y, idx),
+            params, state, batch, rows(Y, idx),
             rows(w, idx), reg["alpha"],
             activation=net,
             loss=loss, key=jax.random.fold_in(key, first_step + i) if net.stochastic else None,
@@ -698,7 +699,19 @@ def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step
         grads = _clip(grads, reg["clip_norm"])
         updates, new_opt_state = tx.update(grads, opt_state, params)
         new = (optax.apply_updates(params, updates), new_opt_state, new_state)
-        count = jnp.sum(mask[idx])
+        return new, value, norms, jnp.sum(mask[idx])
+
+    return step
+
+
+def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step=0, *,
+           tx, net, loss, skip_empty=False, sharding=None):  # fmt: skip
+    """:func:`run_epochs`'s computation for one model (not compiled on its own)."""
+    one_step = _step_fn(seed, X, Y, w, mask, reg, first_step, tx=tx, net=net,
+                        loss=loss, sharding=sharding)  # fmt: skip
+
+    def step(carry, inputs):
+        new, value, norms, count = one_step(carry, *inputs)
         if not skip_empty:
             return new, (value * count, norms, jnp.ones((), norms.dtype))
         # A batch made only of padding rows (models of a batched fit have
@@ -716,9 +729,34 @@ def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step
     return params, opt_state, state, mean_loss, mean_norms, _tree_isfinite(params)
 
 
+def _epoch_loop(params, opt_state, state, order, n_batches, seed, X, Y, w, mask, reg,
+                first_step, *, tx, net, loss, sharding):  # fmt: skip
+    """:func:`run_epoch`'s computation: the first ``n_batches`` (traced) rows of
+    ``order`` in a loop; the rows after them (padding, so that data of
+    different sizes share one program) are not run."""
+    one_step = _step_fn(seed, X, Y, w, mask, reg, first_step, tx=tx, net=net,
+                        loss=loss, sharding=sharding)  # fmt: skip
+    dtype = jax.tree_util.tree_leaves(params)[0].dtype
+
+    def body(i, carry):
+        model, total, norm_sum = carry
+        model, value, norms, count = one_step(model, i, order[i])
+        total = total + (value * count).astype(total.dtype)
+        return model, total, norm_sum + norms.astype(norm_sum.dtype)
+
+    init = ((params, opt_state, state), jnp.zeros((), dtype),
+            jnp.zeros(len(params), dtype))  # fmt: skip
+    (params, opt_state, state), total, norm_sum = jax.lax.fori_loop(
+        0, n_batches, body, init
+    )
+    mean_loss = total / jnp.sum(mask)
+    mean_norms = norm_sum / jnp.maximum(n_batches, 1)
+    return params, opt_state, state, mean_loss, mean_norms, _tree_isfinite(params)
+
+
 @partial(jax.jit, static_argnames=("tx", "net", "loss", "sharding"))
-def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step=0, *,
-              tx, net, loss, sharding=None):  # fmt: skip
+def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step=0,
+              n_batches=None, *, tx, net, loss, sharding=None):  # fmt: skip
     """One pass over the (padded) training data.
 
     Parameters
@@ -745,6 +783,10 @@ def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_s
         chunks of minibatches, each chunk's data streamed from the host): the
         random draws of step ``i`` depend only on ``seed`` and
         ``first_step + i``.
+    n_batches : int scalar or None
+        Number of minibatches to run, the first rows of ``order`` (traced: the
+        rows after them are padding, so that data of different sizes share
+        one compiled program); None runs all of them.
     sharding : jax.sharding.NamedSharding or None
         Data parallel: how each minibatch is split across devices (first
         axis); the parameters are replicated.
@@ -762,8 +804,11 @@ def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_s
     finite : bool scalar
         Whether every parameter is finite after the epoch.
     """
-    return _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step,
-                  tx=tx, net=net, loss=loss, sharding=sharding)  # fmt: skip
+    if n_batches is None:
+        n_batches = order.shape[0]
+    return _epoch_loop(params, opt_state, state, order, n_batches, seed, X, Y, w, mask,
+                       reg, first_step, tx=tx, net=net, loss=loss,
+                       sharding=sharding)  # fmt: skip
 
 
 @partial(jax.jit, static_argnames=("tx", "net", "loss"))
