@@ -45,6 +45,7 @@ from ._activations import (
     resolve,
 )
 from ._batched import _prefitted
+from ._export import SklearnConversionMixin
 from ._losses import LOSSES
 from ._objective import (
     Problem,
@@ -124,7 +125,7 @@ def _check_callable_activations(net):
             )
 
 
-class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
+class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, ABC):
     """Shared parameters, fitting and prediction of the skneural estimators."""
 
     _parameter_constraints: dict = {
