@@ -129,7 +129,7 @@ def _mlp_activation(net):
     return names[0] if names else "relu"
 
 
-def _mlp_solver(solver):
+def _mlp_solver(solver, solver_object):
     """The scikit-learn MLP solver closest to skneural's ``solver``."""
     if isinstance(solver, str):
         name = solver
@@ -138,7 +138,7 @@ def _mlp_solver(solver):
     if name in MLP_SOLVERS:
         return name
     # A refit of the exported model needs a solver scikit-learn has.
-    return "lbfgs" if isinstance(solver, WholeBatchSolver) else "adam"
+    return "lbfgs" if isinstance(solver_object, WholeBatchSolver) else "adam"
 
 
 def _copy(value):
@@ -172,7 +172,7 @@ def to_sklearn(est):
     params.update(
         hidden_layer_sizes=tuple(int(c.shape[1]) for c in est.coefs_[:-1]),
         activation=activation,
-        solver=_mlp_solver(est.solver),
+        solver=_mlp_solver(est.solver, est._solver_object()),
         verbose=bool(est.verbose),
     )
     if classifier:
