@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -123,8 +124,8 @@ def main(argv=None):
                 labels[kind],
                 os.path.getsize(paths[kind]) / 1024,
                 _cold_start(kind, paths[kind], n_features),
-                _median_seconds(lambda: predict(one), repeats) * 1e3,
-                _median_seconds(lambda: predict(batch), repeats) * 1e3,
+                _median_seconds(partial(predict, one), repeats) * 1e3,
+                _median_seconds(partial(predict, batch), repeats) * 1e3,
             ))  # fmt: skip
 
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

@@ -71,7 +71,10 @@ onx = to_onnx(pipe, X_test32[:1], options={id(clf): {"zipmap": False}})
 sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
 label, proba = sess.run(None, {sess.get_inputs()[0].name: X_test32})
 print("labels equal:", bool((label == pipe.predict(X_test32)).all()))
-print("largest probability difference:", np.abs(proba - pipe.predict_proba(X_test32)).max())
+print(
+    "largest probability difference:",
+    np.abs(proba - pipe.predict_proba(X_test32)).max(),
+)
 
 # %%
 # From scikit-learn to skneural

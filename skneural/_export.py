@@ -269,7 +269,9 @@ def from_sklearn(cls, mlp):
         params["loss"] = mlp.loss
     est = cls(**params)
     attributes = {
-        name: _copy(getattr(mlp, name)) for name in FITTED_ATTRIBUTES if hasattr(mlp, name)
+        name: _copy(getattr(mlp, name))
+        for name in FITTED_ATTRIBUTES
+        if hasattr(mlp, name)
     }
     for name in ("loss_curve_", "validation_scores_"):
         if getattr(mlp, name, None) is not None:

@@ -50,7 +50,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "skneural.onnx needs skl2onnx and onnx: pip install 'skneural[onnx]'."
     ) from exc
 
-from ._activations import ACTIVATIONS, Activation, layer_kind
+from ._activations import Activation, layer_kind
 from ._estimators import NeuralClassifier, NeuralRegressor
 from ._network import BN_EPSILON
 
@@ -62,8 +62,8 @@ class _Graph:
 
     def __init__(self, scope, container, proto_dtype):
         self.scope, self.container, self.proto_dtype = scope, container, proto_dtype
-        self.dtype = np.float64 if proto_dtype == onnx_proto.TensorProto.DOUBLE else (
-            np.float32
+        self.dtype = (
+            np.float64 if proto_dtype == onnx_proto.TensorProto.DOUBLE else np.float32
         )
 
     def op(self, op_type, *inputs, output=None, domain="", **attrs):
@@ -114,7 +114,9 @@ class _Graph:
         # Stable: max(x, 0) + log(1 + exp(-|x|)).
         tail = self.op("Exp", self.op("Neg", self.op("Abs", x)))
         return self.op(
-            "Add", self.op("Relu", x), self.op("Log", self.op("Add", tail, self.const(1.0)))
+            "Add",
+            self.op("Relu", x),
+            self.op("Log", self.op("Add", tail, self.const(1.0))),
         )
 
     def expm1_neg(self, x):
@@ -149,9 +151,7 @@ def _gelu(g, x):
     cube = g.op("Mul", g.op("Mul", x, x), x)
     inner = g.op("Add", x, g.op("Mul", g.const(0.044715), cube))
     t = g.op("Tanh", g.op("Mul", g.const(np.sqrt(2 / np.pi)), inner))
-    return g.op(
-        "Mul", g.op("Mul", g.const(0.5), x), g.op("Add", g.const(1.0), t)
-    )
+    return g.op("Mul", g.op("Mul", g.const(0.5), x), g.op("Add", g.const(1.0), t))
 
 
 def _swish(g, x):
@@ -294,7 +294,9 @@ def _network(g, model, x):
             scale = np.sqrt(np.asarray(state["var"]) + dtype.type(BN_EPSILON))
             h = g.op("Sub", h, g.const(state["mean"]))
             h = g.op("Div", h, g.const(scale))
-            h = g.op("Add", g.op("Mul", h, g.const(layer["gamma"])), g.const(layer["beta"]))
+            h = g.op(
+                "Add", g.op("Mul", h, g.const(layer["gamma"])), g.const(layer["beta"])
+            )
         h = _activate(g, h, net.activations[i], layer, layer["W"].shape[1])
     out = ONNX_OUTPUT_ACTIVATIONS[model.out_activation_]
     if out == "Softmax":

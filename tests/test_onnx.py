@@ -114,8 +114,10 @@ def test_activation(activation):
 def test_batch_norm(activation, solver, dtype):
     """Batch normalisation with the running (or whole-data) statistics."""
     X, y = _classification()
-    clf = NeuralClassifier((6, 5), activation, solver=solver, batch_norm=True,
-                           max_iter=5, dtype=dtype, random_state=0).fit(X, y)  # fmt: skip
+    clf = NeuralClassifier(
+        (6, 5), activation, solver=solver, batch_norm=True, max_iter=5, dtype=dtype,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
     # Running statistics away from their initial values.
     assert not np.allclose(clf.layer_state_[0]["var"], 1.0)
     _check_classifier(clf, X, np.dtype(dtype).type)
@@ -186,7 +188,8 @@ def test_pipeline_with_column_transformer():
     pd = pytest.importorskip("pandas")
     X, y = _classification()
     df = pd.DataFrame(X[:, :4], columns=["a", "b", "c", "d"])
-    df["colour"] = np.array(["red", "green", "blue"])[(X[:, 4] > 0).astype(int) + (X[:, 4] > 1)]
+    level = (X[:, 4] > 0).astype(int) + (X[:, 4] > 1)
+    df["colour"] = np.array(["red", "green", "blue"])[level]
     pre = ColumnTransformer([
         ("num", StandardScaler(), ["a", "b", "c", "d"]),
         ("cat", OneHotEncoder(), ["colour"]),
@@ -224,7 +227,7 @@ def test_older_opset_maxout():
     X, y = _classification()
     clf = NeuralClassifier((4,), "maxout", max_iter=3, dtype="float64",
                            random_state=0).fit(X, y)  # fmt: skip
-    label, proba = _run(clf, X, options=_no_zipmap(clf), target_opset=13)
+    _, proba = _run(clf, X, options=_no_zipmap(clf), target_opset=13)
     np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-6, atol=1e-9)
 
 
