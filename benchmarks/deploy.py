@@ -17,10 +17,17 @@ predict one row in a fresh Python process (imports included: a cold start),
 and the median latency of ``predict_proba`` (``InferenceSession.run``) on
 1 row and on 1,000 rows, in the process, after a warm-up call.
 
+``--fidelity`` prints instead, for every configuration exported (each
+activation and layer type of the registries, batch normalisation, every
+regression loss, classifier targets; ONNX graphs in float64 and float32, and
+``to_sklearn``), the largest absolute difference between the exported
+model's probabilities (or predictions) and skneural's.
+
 Usage::
 
-    python benchmarks/deploy.py            # ~1 minute
-    python benchmarks/deploy.py --quick    # a smaller model, fewer repeats
+    python benchmarks/deploy.py              # ~1 minute
+    python benchmarks/deploy.py --quick      # a smaller model, fewer repeats
+    python benchmarks/deploy.py --fidelity   # prediction differences, ~5 minutes
 """
 
 import argparse
@@ -78,10 +85,84 @@ def _cold_start(kind, path, n_features):
     return time.perf_counter() - start
 
 
+def _onnx_output(model, X, classifier):
+    import onnxruntime as ort
+    from skl2onnx import to_onnx
+
+    options = {id(model): {"zipmap": False}} if classifier else None
+    onx = to_onnx(model, X[:1], options=options)
+    sess = ort.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    return sess.run(None, {sess.get_inputs()[0].name: X})[-1]
+
+
+def fidelity():
+    """Largest prediction difference of every exported configuration."""
+    import skneural.onnx  # noqa: F401 (registers the converters)
+    from skneural import Activation, NeuralRegressor
+    from skneural._activations import ACTIVATIONS, LAYER_ACTIVATIONS
+    from skneural._losses import LOSSES
+
+    rng = np.random.RandomState(0)
+    X = 2 * rng.normal(size=(300, 5))
+    y = (X[:, :3] + rng.normal(size=(300, 3))).argmax(axis=1)
+    Y = (X[:, :3] > 0).astype(int)
+    cases = [(f"activation {a!r}", dict(activation=a), y) for a in ACTIVATIONS]
+    cases += [(f"layer {a!r}", dict(activation=a), y) for a in LAYER_ACTIVATIONS]
+    cases += [
+        ("maxout, 3 pieces", dict(activation=Activation("maxout", pieces=3)), y),
+        ("per-layer tanh/prelu/elu", dict(activation=["tanh", "prelu", "elu"]), y),
+        ("batch_norm relu (adam)", dict(batch_norm=True), y),
+        ("batch_norm maxout (adam)", dict(batch_norm=True, activation="maxout"), y),
+        ("batch_norm prelu (lbfgs)",
+         dict(batch_norm=True, activation="prelu", solver="lbfgs"), y),
+        ("binary", {}, y == 0),
+        ("multilabel", {}, Y),
+    ]  # fmt: skip
+    rows = []
+    for name, params, target in cases:
+        hidden = (6, 5, 4) if isinstance(params.get("activation"), list) else (6, 5)
+        clf = NeuralClassifier(hidden, max_iter=5, dtype="float64", random_state=0,
+                               **params).fit(X, target)  # fmt: skip
+        p64 = clf.predict_proba(X)
+        d64 = np.abs(_onnx_output(clf, X, True) - p64).max()
+        X32 = X.astype(np.float32)
+        d32 = np.abs(_onnx_output(clf, X32, True) - clf.predict_proba(X32)).max()
+        try:
+            dsk = f"{np.abs(clf.to_sklearn().predict_proba(X) - p64).max():.1e}"
+        except ValueError:
+            dsk = "refused"
+        rows.append((name, d64, d32, dsk))
+    Yr = np.exp(0.3 * X[:, :2]) + 0.1 * rng.uniform(size=(300, 2))
+    for loss in [k for k in LOSSES if k not in ("log_loss", "binary_log_loss")]:
+        reg = NeuralRegressor(loss, (6,), "tanh", max_iter=5, dtype="float64",
+                              random_state=0).fit(X, Yr)  # fmt: skip
+        pred = reg.predict(X)
+        d64 = np.abs(_onnx_output(reg, X, False) - pred).max()
+        X32 = X.astype(np.float32)
+        d32 = np.abs(_onnx_output(reg, X32, False) - reg.predict(X32)).max()
+        try:
+            dsk = f"{np.abs(reg.to_sklearn().predict(X) - pred).max():.1e}"
+        except ValueError:
+            dsk = "refused"
+        rows.append((f"regressor loss {loss!r} (2 outputs)", d64, d32, dsk))
+    print("| configuration | ONNX float64 | ONNX float32 | to_sklearn (float64) |")
+    print("|---|---|---|---|")
+    for name, d64, d32, dsk in rows:
+        print(f"| {name} | {d64:.1e} | {d32:.1e} | {dsk} |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small model, few repeats")
+    parser.add_argument(
+        "--fidelity", action="store_true", help="prediction differences instead"
+    )
     args = parser.parse_args(argv)
+    if args.fidelity:
+        fidelity()
+        return
 
     import onnxruntime as ort
     from skl2onnx import to_onnx
