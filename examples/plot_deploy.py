@@ -31,7 +31,7 @@ X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 pipe = make_pipeline(
     StandardScaler(),
-    NeuralClassifier((32,), "tanh", solver="lbfgs", max_iter=200, random_state=0),
+    NeuralClassifier((32,), "tanh", solver="lbfgs", max_iter=100, random_state=0),
 ).fit(X_train, y_train)
 print(f"test accuracy: {pipe.score(X_test, y_test):.3f}")
 
@@ -86,11 +86,11 @@ from sklearn.metrics import log_loss
 from sklearn.neural_network import MLPClassifier
 
 Xs = pipe[0].transform(X_train)
-adam = MLPClassifier((16,), max_iter=30, random_state=0).fit(Xs, y_train)
+adam = MLPClassifier((10,), max_iter=30, random_state=0).fit(Xs, y_train)
 polished = NeuralClassifier.from_sklearn(adam)
-polished.set_params(solver="lm", warm_start=True, max_iter=20).fit(Xs, y_train)
-print(f"log-loss after Adam: {log_loss(y_train, adam.predict_proba(Xs)):.4f}")
-print(f"after LM polishing:  {log_loss(y_train, polished.predict_proba(Xs)):.4f}")
+polished.set_params(solver="lm", warm_start=True, max_iter=10).fit(Xs, y_train)
+print(f"log-loss after Adam: {log_loss(y_train, adam.predict_proba(Xs)):.3g}")
+print(f"after LM polishing:  {log_loss(y_train, polished.predict_proba(Xs)):.3g}")
 
 # %%
 # Size of each form
