@@ -188,10 +188,12 @@ def to_sklearn(est):
     mlp.validation_scores_ = _copy(getattr(est, "validation_scores_", None))
     if classifier:
         mlp._label_binarizer = copy.deepcopy(est._label_binarizer)
-    # What scikit-learn's own fit leaves for a later warm start.
+    # What scikit-learn's own fit leaves for a later warm start (the best
+    # weights are read only with early stopping: no second copy otherwise).
     mlp._no_improvement_count = int(getattr(est, "_no_improvement_count", 0))
-    mlp._best_coefs = [c.copy() for c in mlp.coefs_]
-    mlp._best_intercepts = [b.copy() for b in mlp.intercepts_]
+    if mlp.early_stopping:
+        mlp._best_coefs = [c.copy() for c in mlp.coefs_]
+        mlp._best_intercepts = [b.copy() for b in mlp.intercepts_]
     return mlp
 
 
