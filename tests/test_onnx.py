@@ -172,6 +172,9 @@ def test_classifier_labels(labels):
     np.testing.assert_allclose(np.column_stack(outputs[1:]), proba, rtol=1e-6)
     label, _ = _run(clf, X, options={id(clf): {"zipmap": False, "nocl": True}})
     np.testing.assert_array_equal(label, np.searchsorted(clf.classes_, clf.predict(X)))
+    options = {id(clf): {"zipmap": False, "output_class_labels": True}}
+    *_, classes = _run(clf, X, options=options)
+    np.testing.assert_array_equal(classes, clf.classes_)
 
 
 def test_multilabel():
@@ -182,6 +185,12 @@ def test_multilabel():
     assert label.shape == Y.shape
     np.testing.assert_array_equal(label, clf.predict(X))
     np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-6, atol=1e-9)
+    # ONNX's ZipMap takes float32 only (as for skl2onnx's own classifiers).
+    X32 = X.astype(np.float32)
+    label, dicts = _run(clf, X32)
+    np.testing.assert_array_equal(label, clf.predict(X32))
+    zipped = np.array([[d[k] for k in range(Y.shape[1])] for d in dicts])
+    np.testing.assert_allclose(zipped, proba, rtol=1e-4, atol=1e-6)
 
 
 def test_pipeline_with_column_transformer():
