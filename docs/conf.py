@@ -2,7 +2,8 @@
 
 Build with ``sphinx-build -W --keep-going -b html docs docs/_build/html``; the
 build needs no network (set ``SKNEURAL_DOCS_INTERSPHINX=1`` to link to the
-scikit-learn, NumPy, JAX and optax documentation when it is reachable).
+scikit-learn, NumPy, JAX and optax documentation when it is reachable), nor do
+its pages: MathJax is copied into the build.
 """
 
 import os
@@ -39,6 +40,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax's files copied into the build (_static/mathjax): the formulas
+    # render without network access. Tested by sphinxext/check_offline.py.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "matplotlib.sphinxext.plot_directive",
     "sphinx_gallery.gen_gallery",
@@ -151,6 +155,9 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "show_memory": False,
     "min_reported_time": 1,
+    # The execution-time pages load jQuery and DataTables from a CDN: the
+    # documentation must be readable offline (sphinxext/check_offline.py).
+    "write_computation_times": False,
 }
 
 # -- HTML output -------------------------------------------------------------

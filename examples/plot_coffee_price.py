@@ -2,11 +2,11 @@
 Exercise: the price of a coffee
 ===============================
 
-A regression exercise from the course: predict the price of a coffee from
+A regression exercise: predict the price of a coffee from
 the cup size, the number of add-ons (0 to 3: syrup, extra shot, ...) and
 whether it is taken away. The data are generated here from a made-up price
 list with a few nonlinear rules, and :class:`skneural.NeuralRegressor` with
-the course's architecture -- ``hidden_layer_sizes=(16, 8, 4)``, ReLU, Adam,
+a small funnel-shaped architecture -- ``hidden_layer_sizes=(16, 8, 4)``, ReLU, Adam,
 ``batch_size=64`` -- learns it back from noisy receipts.
 """
 

@@ -130,7 +130,7 @@ plt.show()
 # %%
 # Beyond scikit-learn's four
 # --------------------------
-# skneural accepts the rest of the course's activations by name, an
+# skneural accepts many more activations by name, an
 # :class:`~skneural.Activation` with non-default arguments, and one
 # activation per hidden layer. Their boundaries on the moons, with the same
 # two hidden layers of 16 units:

@@ -2,9 +2,9 @@
 Handwritten digits: exploring the hyperparameters
 =================================================
 
-The course's handwritten-digits exercise with scikit-learn's 8 x 8 digits
-(:func:`~sklearn.datasets.load_digits`, available offline). As in the
-course notes, the features are scaled on a train/test split and
+A classic handwritten-digits exercise with scikit-learn's 8 x 8 digits
+(:func:`~sklearn.datasets.load_digits`, available offline). The features
+are scaled on a train/test split and
 :class:`skneural.NeuralClassifier` is scored with the macro-averaged F1
 while one hyperparameter at a time varies:
 

@@ -2,8 +2,9 @@
 Dropout, batch normalisation and the gradients per layer
 =========================================================
 
-Three tools of the catalogue's regularisation and stability chapter, on the
-handwritten digits:
+Three tools for regularising a network and keeping its training stable
+(Srivastava et al., 2014; Ioffe & Szegedy, 2015), on the handwritten
+digits:
 
 - ``dropout`` zeroes hidden units at random while training, so the network
   cannot rely on any one of them;

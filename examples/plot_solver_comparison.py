@@ -116,7 +116,7 @@ plt.show()
 # gradient, Levenberg-Marquardt) drive the training loss down fastest, in a
 # few dozen iterations, each of which sees all the data; Levenberg-Marquardt
 # needs the fewest iterations, each the most expensive (a Jacobian and a
-# linear solve), as the lecture's comparison shows. Among the minibatch
+# linear solve). Among the minibatch
 # methods, those that scale each weight's step by its gradient history
 # (RMSProp, AdaDelta) reach far lower training losses in 100 epochs than plain
 # gradient descent, which is the slowest. The test errors, however, differ
@@ -141,11 +141,20 @@ plt.show()
 
 # %%
 # The number of weight updates behind each curve: a minibatch epoch is
-# ``ceil(n / batch_size)`` updates, a whole-batch iteration one.
-from skneural.solvers import WholeBatchSolver
+# ``ceil(n / batch_size)`` updates, a whole-batch iteration one. The
+# ``solver`` parameter holds a name of :data:`skneural.solvers.SOLVERS`, a
+# solver object or an optax transformation (always stepwise).
+from skneural.solvers import SOLVERS, WholeBatchSolver
+
+
+def is_whole_batch(solver):
+    if isinstance(solver, str):
+        return issubclass(SOLVERS[solver], WholeBatchSolver)
+    return isinstance(solver, WholeBatchSolver)
+
 
 for name, (model, _, _) in results.items():
-    whole = isinstance(model._solver_object(), WholeBatchSolver)
+    whole = is_whole_batch(model.solver)
     batch = min(200, n_train) if model.batch_size == "auto" else model.batch_size
     per_epoch = 1 if whole else int(np.ceil(n_train / batch))
     print(f"{name:>20}: {model.n_iter_} epochs/iterations, "

@@ -2,7 +2,7 @@
 Exercise: which day of the week is it?
 ======================================
 
-A classification exercise from the course: guess the weekday (0 = Monday to
+A classification exercise: guess the weekday (0 = Monday to
 6 = Sunday) from how a person spent the day -- hours of physical activity,
 hours of sleep and hours of work. The data are generated here: working days
 have long working hours and little activity, Friday a shorter day and a

@@ -1,7 +1,7 @@
 """Activation functions, by name.
 
 Every entry of :data:`ACTIVATIONS` is a jax-traceable elementwise function whose
-keyword arguments (a slope, a threshold) have the catalogue's defaults. Adding
+keyword arguments (a slope, a threshold) have their usual defaults. Adding
 an activation is one entry here; its gradient comes from ``jax.grad``.
 
 The estimators' ``activation`` parameter accepts a name, an
@@ -29,7 +29,7 @@ def _elu(x, alpha=1.0):
 
 
 def _gelu(x):
-    # The catalogue's tanh approximation.
+    # The tanh approximation of Hendrycks and Gimpel (2016).
     return 0.5 * x * (1 + jnp.tanh(jnp.sqrt(2 / jnp.pi) * (x + 0.044715 * x**3)))
 
 

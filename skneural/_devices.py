@@ -58,6 +58,37 @@ def resolve(device):
     return devices
 
 
+def default():
+    """JAX's default device: ``jax.default_device``'s, else the first device."""
+    chosen = getattr(jax.config, "jax_default_device", None)
+    if isinstance(chosen, str):
+        return jax.devices(chosen)[0]
+    return chosen if chosen is not None else jax.devices()[0]
+
+
+def label(device):
+    """``device`` as the ``device`` parameter names it ('gpu:0', 'cpu:0')."""
+    try:
+        index = jax.devices(device.platform).index(device)
+    except (RuntimeError, ValueError):
+        index = device.id
+    return f"{device.platform}:{index}"
+
+
+def describe(devices):
+    """Names of ``devices`` (None: the default device) and their kind.
+
+    For example ``'gpu:0 (NVIDIA H100 80GB HBM3)'``, ``'gpu:0, gpu:1 (...)'``,
+    or ``'cpu:0'`` (a device kind that only repeats the platform is omitted).
+    """
+    devices = [default()] if devices is None else list(devices)
+    kinds = sorted(
+        {d.device_kind for d in devices if d.device_kind.lower() != d.platform}
+    )
+    text = ", ".join(label(d) for d in devices)
+    return f"{text} ({', '.join(kinds)})" if kinds else text
+
+
 def scope(devices):
     """Context making the first of ``devices`` JAX's default device."""
     if devices is None:

@@ -759,7 +759,8 @@ _COMMON_PARAMS_DOC = """
         notebooks) one line per epoch or iteration in scikit-learn's format,
         ``Iteration 3, loss = 0.41234567 (0.004 s)``, followed by
         ``Validation score: 0.950000`` with early stopping. 2 or more: those
-        lines even in a terminal, and a summary at the end. See
+        lines even in a terminal, and a summary at the end (why training
+        stopped, time, the device it ran on, compilation time). See
         :ref:`progress`, which also covers scikit-learn's callbacks
         (``set_callbacks``, scikit-learn >= 1.9).
 
@@ -935,7 +936,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         for ``partial_fit``). Not supported for multilabel targets.
 
     entropy_reg : float, default=0.0
-        Entropy regularisation ``lambda``: the catalogue's
+        Entropy regularisation ``lambda``: the regularised loss
         ``L - lambda * sum_k p_k log p_k`` adds ``lambda`` times the entropy of
         the predicted probabilities to the loss, favouring confident
         predictions (a negative value penalises confidence instead, as the

@@ -10,7 +10,7 @@ With ``entropy = l1 = 0`` it is scikit-learn's MLP objective (its L2 term is
 also divided by the number, or total weight, of the samples in the batch).
 ``H(p) = -sum_k p_k log p_k`` is the entropy of the predicted class
 probabilities (summed binary entropies for sigmoid outputs), so the entropy
-term is the catalogue's ``L - lambda sum_k p_k log p_k``: it favours confident
+term gives ``L - lambda sum_k p_k log p_k``: it favours confident
 predictions. Penalties apply to the weights ``W``, not to biases, PReLU slopes
 or batch-normalisation scales.
 

@@ -21,7 +21,8 @@ The reporter does two independent things:
   terminal (log files, CI, captured output) it prints scikit-learn MLP's lines
   ``Iteration %d, loss = %.8f (%.3f s)`` (and ``Validation score: %f`` with
   early stopping). 2 or more prints those lines even on a terminal, and a
-  summary line at the end.
+  summary line at the end (why training stopped, epochs, time, the device,
+  compilation time, last loss).
 * **scikit-learn callbacks** (``sklearn.callback``, scikit-learn >= 1.9): the
   estimator's root task ``"fit"`` has one leaf subtask per epoch (``"epoch"``)
   or whole-batch iteration (``"iteration"``). Both hooks of a subtask are
@@ -39,6 +40,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import jax
+
+from . import _devices
 
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin
@@ -107,6 +110,14 @@ def _format_seconds(s):
         return f"{m}m{s:02d}s"
     h, m = divmod(m, 60)
     return f"{h}h{m:02d}m"
+
+
+def _device_text(estimator):
+    """The devices ``estimator`` trains on, for the summary (None if unknown)."""
+    try:
+        return _devices.describe(_devices.resolve(getattr(estimator, "device", None)))
+    except (ValueError, TypeError, RuntimeError):  # the fit itself reports it
+        return None
 
 
 class FitReporter:
@@ -394,6 +405,9 @@ class FitReporter:
             f"{self.unit}{'s' if self.n_reported != 1 else ''} in "
             f"{_format_seconds(elapsed)}"
         )
+        device = _device_text(self.estimator)
+        if device is not None:
+            text += f" on {device}"
         compiling = compile_seconds() - self._compile_start
         if compiling > 0:
             # Programs compiled by this fit; later fits with the same shapes

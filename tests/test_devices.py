@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -23,7 +24,8 @@ def _quiet():
 
 def test_named_cpu_device_gives_the_default_result(iris):
     X, y = iris
-    default = NeuralClassifier(max_iter=5, random_state=0).fit(X, y)
+    with jax.default_device(jax.devices("cpu")[0]):  # the default on a GPU machine too
+        default = NeuralClassifier(max_iter=5, random_state=0).fit(X, y)
     for device in ("cpu", "cpu:0", ["cpu:0"]):
         clf = NeuralClassifier(max_iter=5, random_state=0, device=device).fit(X, y)
         for a, b in zip(default.coefs_, clf.coefs_):
@@ -69,9 +71,56 @@ def test_whole_batch_solver_and_regressor_take_a_device(iris):
     X, y = iris
     for est, target in [(NeuralClassifier(solver="lbfgs", max_iter=5), y),
                         (NeuralRegressor(max_iter=5), y.astype(float))]:  # fmt: skip
-        default = est.set_params(random_state=0).fit(X, target).predict(X)
+        with jax.default_device(jax.devices("cpu")[0]):
+            default = est.set_params(random_state=0).fit(X, target).predict(X)
         named = est.set_params(device=["cpu"]).fit(X, target).predict(X)
         np.testing.assert_array_equal(default, named)
+
+
+def test_cuda_extra_brings_jax_with_cuda_12():
+    """``pip install "skneural[cuda]"``: JAX's own CUDA 12 extra, no older
+    than the JAX the package requires."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    from packaging.requirements import Requirement
+
+    path = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    project = tomllib.loads(path.read_text())["project"]
+    (cuda,) = map(Requirement, project["optional-dependencies"]["cuda"])
+    (base,) = [r for r in map(Requirement, project["dependencies"]) if r.name == "jax"]
+    assert cuda.name == "jax" and cuda.extras == {"cuda12"}
+    assert cuda.specifier == base.specifier
+
+
+def test_verbose_summary_names_the_device(iris, capsys):
+    """verbose=2: the summary says where the fit ran, as ``device`` names it."""
+    X, y = iris
+    default = jax.devices()[0]
+    for device, expected in [(None, f"{default.platform}:0"), ("cpu", "cpu:0"),
+                             (["cpu:0"], "cpu:0")]:  # fmt: skip
+        for solver in ("adam", "lbfgs"):
+            NeuralClassifier(max_iter=2, verbose=2, solver=solver,
+                             device=device).fit(X, y)  # fmt: skip
+            last = capsys.readouterr().out.splitlines()[-1]
+            assert last.startswith("Training max_iter reached after 2 ")
+            assert f" on {expected}" in last, last
+            assert f" on {expected} " in last or f" on {expected}," in last
+
+
+def test_device_description_gives_the_kind_of_accelerators():
+    """An accelerator is named with its kind (the GPU model); the CPU's kind,
+    which only repeats the platform, is left out."""
+    from types import SimpleNamespace
+
+    from skneural._devices import describe
+
+    cpu = jax.devices("cpu")[0]
+    assert describe([cpu]) == "cpu:0"
+    fake = [SimpleNamespace(platform="gpu", id=i, device_kind="NVIDIA H200")
+            for i in (4, 5)]  # fmt: skip  (not JAX's devices: named by their id)
+    assert describe(fake[:1]) == "gpu:4 (NVIDIA H200)"
+    assert describe(fake) == "gpu:4, gpu:5 (NVIDIA H200)"
+    with jax.default_device(cpu):
+        assert describe(None) == "cpu:0"
 
 
 DATA_PARALLEL = textwrap.dedent(
@@ -100,6 +149,12 @@ DATA_PARALLEL = textwrap.dedent(
             assert isinstance(b, np.ndarray)
             np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
         np.testing.assert_array_equal(one.predict(X), two.predict(X))
+    # verbose=2 names both devices in its summary.
+    import contextlib, io
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        NeuralClassifier(device=["all"], max_iter=1, verbose=2).fit(X, y)
+    assert " on cpu:0, cpu:1 " in out.getvalue().splitlines()[-1], out.getvalue()
     # The data-parallel program really splits the minibatch: each device
     # computes its half and the gradients are summed across devices.
     args, kwargs = calls[-1]

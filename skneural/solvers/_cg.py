@@ -1,4 +1,4 @@
-"""Nonlinear conjugate gradient with the catalogue's beta rules and restarts."""
+"""Nonlinear conjugate gradient: Fletcher-Reeves and Polak-Ribiere rules, restarts."""
 
 import warnings
 
@@ -32,14 +32,14 @@ class _ScipyCG(ScipyMinimizer):
 
 
 class ConjugateGradient(WholeBatchSolver):
-    """Nonlinear conjugate gradient (the catalogue's rule).
+    """Nonlinear conjugate gradient (Hestenes and Stiefel, 1952).
 
     With ``g_t`` the gradient at ``W_t``: ``p_0 = g_0``,
     ``p_t = g_t + beta_t p_{t-1}``, ``W_{t+1} = W_t - eta_t p_t`` with the step
     ``eta_t`` from a strong-Wolfe line search on ``E(W_t - eta p_t)``, and
 
-    * Fletcher-Reeves: ``beta_t = g_t.g_t / g_{t-1}.g_{t-1}``;
-    * Polak-Ribiere: ``beta_t = g_t.(g_t - g_{t-1}) / g_{t-1}.g_{t-1}``;
+    * Fletcher-Reeves (1964): ``beta_t = g_t.g_t / g_{t-1}.g_{t-1}``;
+    * Polak-Ribiere (1969): ``beta_t = g_t.(g_t - g_{t-1}) / g_{t-1}.g_{t-1}``;
 
     ``beta_t = 0`` (a restart along the gradient) every ``restart``
     iterations, and whenever ``p_t`` is not a descent direction

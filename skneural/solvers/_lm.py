@@ -78,8 +78,9 @@ def _trial(x, grad, J, JtJ, l2, lam, X, Y, w, alpha, *, shapes, activation, loss
 class LevenbergMarquardt(WholeBatchSolver):
     """Levenberg-Marquardt: damped Gauss-Newton on the residuals, in JAX.
 
-    The catalogue's rule: with residuals ``e`` over all samples and outputs
-    (targets minus outputs for squared error; see below for other losses) and
+    Levenberg's (1944) and Marquardt's (1963) rule: with residuals ``e`` over
+    all samples and outputs (targets minus outputs for squared error; see
+    below for other losses) and
     their Jacobian ``J = de/dW``, each iteration tries
     ``W <- W - (J^T J + mu D)^{-1} J^T e`` with ``D`` the diagonal of
     ``J^T J`` (Marquardt) or the identity (Levenberg). A step that lowers the
@@ -114,6 +115,14 @@ class LevenbergMarquardt(WholeBatchSolver):
     Memory is estimated before anything is formed; over ``memory_limit`` the
     fit raises a ValueError that names the size and suggests 'lbfgs'.
 
+    It is slow on classification sets of a thousand samples or more: with
+    fewer residuals (one per sample) than parameters, every iteration forms
+    and factorises an ``n_samples``-square matrix, about
+    ``n_samples**2 * n_params`` operations. On ``load_digits`` (1,347
+    training samples, 10 classes) with ``hidden_layer_sizes=(100,)`` a fit
+    takes about 10 s on a 2-core CPU, against about 1 s with the default
+    'adam'.
+
     Stops when ``max |g| <= tol`` (converged), or -- with a
     :class:`~sklearn.exceptions.ConvergenceWarning` -- after ``max_iter``
     accepted steps, ``max_fun`` objective evaluations, or when ``mu`` exceeds
@@ -122,7 +131,7 @@ class LevenbergMarquardt(WholeBatchSolver):
     Parameters
     ----------
     damping : {'marquardt', 'levenberg'}, default='marquardt'
-        ``D = diag(J^T J)`` (the catalogue's rule: invariant to the scale of
+        ``D = diag(J^T J)`` (Marquardt's rule: invariant to the scale of
         each parameter) or the identity (Levenberg's rule, that of MATLAB's
         ``trainlm``). Marquardt's scaling lets weights with small Jacobian
         columns take long steps, which can drive hidden units into

@@ -22,7 +22,7 @@ class QuickPropState(NamedTuple):
 
 
 def quickprop(learning_rate, mu_max=1.75):
-    """The catalogue's QuickProp update, per weight.
+    """Fahlman's (1988) QuickProp update, per weight.
 
     With ``S = S(t)`` the gradient of the objective (L2 term ``rho W``
     included), ``S' = S(t-1)`` and ``dW' = dW(t-1)``::
@@ -76,14 +76,14 @@ def quickprop(learning_rate, mu_max=1.75):
 
 
 class QuickProp(StepwiseSolver):
-    """QuickProp (Fahlman, 1988), the catalogue's per-weight rule.
+    """QuickProp (Fahlman, 1988): a secant step per weight.
 
     Every weight takes a secant ("quadratic") step towards the minimum of the
     parabola through its last two slopes, ``beta * dW(t-1)`` with
     ``beta = S(t) / (S(t-1) - S(t))``, its growth bounded by ``mu_max`` (1.75);
     a gradient step ``-eta0 * S`` is added only while the slope keeps the
     direction of the previous step (see :func:`quickprop` for the exact rule).
-    ``S`` is the gradient of the estimator's objective, so the catalogue's
+    ``S`` is the gradient of the estimator's objective, so Fahlman's
     weight-decay term ``rho W`` is the estimator's ``alpha`` term.
 
     Like :class:`RProp`, QuickProp is a full-batch method: it compares
@@ -95,7 +95,7 @@ class QuickProp(StepwiseSolver):
     Parameters
     ----------
     learning_rate : float, default=0.1
-        ``eta0``; the catalogue quotes 0.01 to 0.6.
+        ``eta0``; typical values lie between 0.01 and 0.6.
     mu_max : float, default=1.75
         Largest momentum factor.
     clip_norm : float or None, default=None

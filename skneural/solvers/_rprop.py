@@ -6,8 +6,9 @@ state is created (here the initial step is a traced hyperparameter, searchable
 without recompiling); and, in the optax versions skneural supports (checked
 with 0.2.8), its ``scale_by_rprop`` returns the *previous* step's update, so
 that every update lags one step and the first is zero (optax pull request
-#1725). :func:`rprop` implements both the catalogue's rule (the default) and
-iRprop-, and the tests check both against the formulas.
+#1725). :func:`rprop` implements both Riedmiller and Braun's (1993) rule
+(without weight-backtracking, the default) and iRprop-, and the tests check
+both against the formulas.
 """
 
 from typing import NamedTuple
@@ -53,11 +54,11 @@ def rprop(
     learning_rate : float
         Initial step size ``eta_0``.
     eta_plus, eta_minus : float, default=1.2, 0.5
-        Growth and shrink factors (the catalogue's ``a`` and ``b``).
+        Growth and shrink factors (``a`` and ``b`` above).
     min_step_size, max_step_size : float, default=1e-6, 50.0
         Bounds of the step sizes.
     variant : {'rprop-', 'irprop-'}, default='rprop-'
-        'rprop-' is the catalogue's rule as written above (Rprop without
+        'rprop-' is the rule as written above (Rprop without
         weight-backtracking, Igel and Huesken 2000). 'irprop-' additionally
         skips the step of a weight whose gradient changed sign and stores a
         zero gradient for it, so that its next step size is not shrunk again
@@ -108,7 +109,7 @@ class RProp(StepwiseSolver):
     sign stays, by ``eta_minus`` (``b = 0.5``) when it flips, kept within
     ``[min_step_size, max_step_size] = [1e-6, 50]``; the weight moves by its
     step size against the sign of its gradient (see :func:`rprop`). The
-    default ``variant='rprop-'`` is the catalogue's rule exactly (no
+    default ``variant='rprop-'`` is Riedmiller and Braun's (1993) rule (no
     weight-backtracking; after a sign change the weight still moves, by the
     shrunk step); ``'irprop-'`` is iRprop- (as ``torch.optim.Rprop``).
 
@@ -118,7 +119,7 @@ class RProp(StepwiseSolver):
     n_samples)`` rows), where the sign of a minibatch gradient is a noisy
     estimate and the step sizes collapse; pass ``batch_size=n_samples`` (or
     any value at least the number of samples) for the algorithm as
-    published. ``alpha`` adds its L2 term to the gradient (the catalogue's
+    published. ``alpha`` adds its L2 term to the gradient (the published
     RProp has no regularisation: set ``alpha=0``). Clipping rescales the
     gradient without changing its signs, so ``clip_norm`` is accepted, as by
     every stepwise solver, but does not change RProp's steps.

@@ -55,7 +55,7 @@ class SGD(StepwiseSolver):
 
     See Also
     --------
-    Momentum, Nesterov : The catalogue's heavy-ball and Nesterov methods.
+    Momentum, Nesterov : The heavy-ball and Nesterov methods.
     """
 
     uses_lr_schedule = True
@@ -100,10 +100,11 @@ class _HeavyBall(StepwiseSolver):
 class Momentum(_HeavyBall):
     """Gradient descent with momentum ("heavy ball"), through ``optax.sgd``.
 
-    The catalogue's rule ``m <- beta * m - eta * g``, ``theta <- theta + m``.
+    The classical rule ``m <- beta * m - eta * g``, ``theta <- theta + m``.
     optax keeps ``v = -m / eta`` instead (``v <- beta * v + g``,
     ``theta <- theta - eta * v``): the same iterates at a constant learning
-    rate. With weight decay (``alpha``) this is the lecture's
+    rate. With weight decay (``alpha``) this is the textbook form (Rumelhart,
+    Hinton and Williams, 1986)
     ``dW_t = eta (grad + rho W) + mu dW_{t-1}``.
 
     Parameters
@@ -121,7 +122,7 @@ class Momentum(_HeavyBall):
 class Nesterov(_HeavyBall):
     """Nesterov's accelerated gradient, through ``optax.sgd(nesterov=True)``.
 
-    The catalogue's rule takes the gradient at the look-ahead point:
+    Nesterov's rule takes the gradient at the look-ahead point:
     ``m <- beta * m - eta * g(theta + beta * m)``, ``theta <- theta + m``.
     optax runs the same method in the look-ahead variable
     ``phi = theta + beta * m`` (Sutskever et al., 2013): the parameters it
@@ -148,7 +149,7 @@ class AdaGrad(StepwiseSolver):
     """AdaGrad (Duchi et al., 2011), through ``optax.adagrad``.
 
     ``s <- s + g^2``, ``theta <- theta - eta * g / sqrt(s + epsilon)``: the
-    catalogue's ``g_t / sqrt(sum_i g_i^2)`` (``s`` starts at
+    paper's ``g_t / sqrt(sum_i g_i^2)`` (``s`` starts at
     ``initial_accumulator_value``; weights whose gradients have all been zero
     do not move).
 
@@ -157,7 +158,7 @@ class AdaGrad(StepwiseSolver):
     learning_rate : float, default=0.01
         Step size ``eta``.
     initial_accumulator_value : float, default=0.0
-        Initial ``s``; 0 is the catalogue's rule (optax's default is 0.1).
+        Initial ``s``; 0 is the paper's rule (optax's default is 0.1).
         A structural (compile-time) argument.
     epsilon : float, default=1e-7
         Added under the square root.
@@ -204,7 +205,7 @@ def scale_by_adadelta(rho=0.95, rho_step=None, eps=1e-6):
 
     ``S <- a S + (1 - a) g^2``; ``u = sqrt(D + eps) / sqrt(S + eps) * g``;
     ``D <- b D + (1 - b) u^2``, where ``D`` on the right of ``u`` holds the
-    steps up to the previous one (the catalogue's ``D_t`` with ``dW_{t-1}``).
+    steps up to the previous one (Zeiler's ``D_t`` with ``dW_{t-1}``).
     With ``a == b`` this is ``optax.scale_by_adadelta``.
 
     Parameters
@@ -242,7 +243,7 @@ def scale_by_adadelta(rho=0.95, rho_step=None, eps=1e-6):
 
 
 class AdaDelta(StepwiseSolver):
-    """AdaDelta (Zeiler, 2012) with the catalogue's two decay rates.
+    """AdaDelta (Zeiler, 2012), with separate decay rates for its two averages.
 
     ``S <- a S + (1 - a) g^2``, ``D <- b D + (1 - b) dW_{t-1}^2``,
     ``dW = -eta * sqrt(D + eps) / sqrt(S + eps) * g``. With the default
@@ -298,7 +299,7 @@ class RMSProp(StepwiseSolver):
 
     ``s <- rho * s + (1 - rho) g^2``,
     ``theta <- theta - eta * g / sqrt(s + epsilon)`` (epsilon under the root,
-    as in the catalogue; ``s`` starts at zero).
+    as in Tieleman and Hinton's lecture; ``s`` starts at zero).
 
     Parameters
     ----------
@@ -341,8 +342,8 @@ class Adam(StepwiseSolver):
 
     The defaults put epsilon outside the root (the paper's Algorithm 1, optax
     and, up to where the bias correction is applied, scikit-learn's 'adam').
-    The catalogue's ``eta m_hat / sqrt(s_hat + eps)`` is
-    ``Adam(epsilon=0, epsilon_root=eps)``.
+    The variant with epsilon under the root,
+    ``eta m_hat / sqrt(s_hat + eps)``, is ``Adam(epsilon=0, epsilon_root=eps)``.
 
     Parameters
     ----------
