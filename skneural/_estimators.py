@@ -57,6 +57,7 @@ from ._checks import (
     check_transformation,
     compute_dtype,
 )
+from ._export import SklearnConversionMixin
 from ._losses import LOSSES
 from ._messages import did_you_mean, one_of
 from ._objective import (
@@ -215,7 +216,7 @@ def _check_callable_activations(net):
             )
 
 
-class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
+class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, ABC):
     """Shared parameters, fitting and prediction of the skneural estimators."""
 
     _parameter_constraints: dict = {
