@@ -432,7 +432,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
         clip = np.inf if self.clip_norm is None else self.clip_norm
         values = dict(alpha=self.alpha, l1=self.l1, entropy=self._entropy_reg,
                       clip_norm=clip)  # fmt: skip
-        return {k: jnp.asarray(v, dtype=dtype) for k, v in values.items()}
+        return _devices.to_device(values, dtype)
 
     _entropy_reg = 0.0
 
@@ -571,7 +571,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             with precision(dtype):
                 state = _network.apply(
                     _to_device(params, dtype), _to_device(state, dtype), X, net,
-                    train=True, weight=jnp.asarray(w, dtype), bn_momentum=0.0,
+                    train=True, weight=_to_device(w, dtype), bn_momentum=0.0,
                 )[1]  # fmt: skip
         self._set_params_from(params, state)
         self.grad_norm_curve_ = list(getattr(self, "grad_norm_curve_", None) or [])
@@ -615,7 +615,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
             for start in range(0, n, _PREDICT_CHUNK):
                 stop = min(start + _PREDICT_CHUNK, n)
                 rows = max(_MIN_PREDICT_ROWS, 1 << (stop - start - 1).bit_length())
-                Xc = jnp.asarray(_pad_rows(X[start:stop], rows, dtype))
+                Xc = _to_device(_pad_rows(X[start:stop], rows, dtype))
                 out = predict_output(
                     params,
                     Xc,
@@ -623,7 +623,7 @@ class BaseNeural(CallbackSupportMixin, BaseEstimator, ABC):
                     out_activation=self.out_activation_,
                     state=state,
                 )
-                chunks.append(np.asarray(out[: stop - start]))
+                chunks.append(np.asarray(out)[: stop - start])
         if not chunks:
             return np.zeros((0, self.n_outputs_), dtype=out_dtype)
         return np.concatenate(chunks).astype(out_dtype, copy=False)

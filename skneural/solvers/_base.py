@@ -24,6 +24,7 @@ import optax
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 
+from .._program_cache import describe
 from .._progress import active_reporter
 
 # Compiled programs are keyed by the transformation object; building it once per
@@ -98,6 +99,11 @@ class StepwiseSolver(Solver):
                 **static, **hyper
             )
             _TRANSFORMATIONS[key] = tx
+            cls = type(self)
+            if cls.__module__.startswith("skneural."):
+                # The program depends on the class, its structural options and
+                # which hyperparameters are injected (their values are traced).
+                describe(tx, f"{cls.__module__}.{cls.__qualname__}{key[1:]!r}")
         return tx, hyper
 
 
