@@ -121,3 +121,22 @@ def batch_sharding(devices):
 def replicated(sharding):
     """The replicated sharding on ``sharding``'s devices."""
     return NamedSharding(sharding.mesh, PartitionSpec())
+
+
+def to_device(tree, dtype=None):
+    """Every array of ``tree`` as a JAX array of ``dtype`` (default: its own)
+    on the default device.
+
+    The conversion is done by numpy on the host and the result placed with
+    ``jax.device_put``: ``jax.numpy.asarray`` of a numpy array or a Python
+    number compiles a small program for each new shape and dtype, which adds
+    up in the first fits of a process.
+    """
+
+    def put(a):
+        if isinstance(a, jax.Array) and (dtype is None or a.dtype == dtype):
+            return a
+        return jax.device_put(np.asarray(a, dtype=dtype))
+
+    return jax.tree_util.tree_map(put, tree)
+

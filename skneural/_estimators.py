@@ -629,7 +629,7 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
         scale = getattr(self, "_weight_scale", 1.0)  # see _prepare
         values = dict(alpha=self.alpha * scale, l1=self.l1 * scale,
                       entropy=self._entropy_reg, clip_norm=clip)  # fmt: skip
-        return {k: jnp.asarray(v, dtype=dtype) for k, v in values.items()}
+        return _devices.to_device(values, dtype)
 
     _entropy_reg = 0.0
 
@@ -866,7 +866,7 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
             with precision(dtype):
                 state = _network.apply(
                     _to_device(params, dtype), _to_device(state, dtype), X, net,
-                    train=True, weight=jnp.asarray(w, dtype), bn_momentum=0.0,
+                    train=True, weight=_to_device(w, dtype), bn_momentum=0.0,
                 )[1]  # fmt: skip
         self._set_params_from(params, state)
         self.grad_norm_curve_ = list(getattr(self, "grad_norm_curve_", None) or [])
@@ -914,7 +914,7 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
                 if sp.issparse(X):
                     Xc = _sparse.chunk(X[start:stop], rows, dtype).to_device(dtype)
                 else:
-                    Xc = jnp.asarray(_pad_rows(X[start:stop], rows, dtype))
+                    Xc = _to_device(_pad_rows(X[start:stop], rows, dtype))
                 out = predict_output(
                     params,
                     Xc,
@@ -922,7 +922,7 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
                     out_activation="identity" if logits else self._out_activation(),
                     state=state,
                 )
-                chunks.append(np.asarray(out[: stop - start]))
+                chunks.append(np.asarray(out)[: stop - start])
         if not chunks:
             return np.zeros((0, np.shape(self.coefs_[-1])[1]), dtype=out_dtype)
         return np.concatenate(chunks).astype(out_dtype, copy=False)

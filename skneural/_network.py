@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._program_cache import program
 from ._activations import function, layer_kind, resolve
 from ._sparse import SparseRows
 
@@ -161,7 +162,7 @@ def init(rng, layer_units, activation, dtype, method="glorot_uniform", net=None)
     return params, state
 
 
-@partial(jax.jit, static_argnames=("shapes", "method"))
+@program(static_argnames=("shapes", "method"))
 def _jax_init(seed, *, shapes, method):
     keys = jax.random.split(jax.random.key(seed), len(shapes))
     initializer = INITIALIZERS[method]()

@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._program_cache import program
 from ._activations import OUTPUT_ACTIVATIONS
 from ._devices import replicated
 from ._losses import LOSSES
@@ -108,7 +109,7 @@ def objective(params, X, Y, w, alpha, *, activation, loss, **kwargs):
 value_and_grad = jax.value_and_grad(objective)
 
 
-@partial(jax.jit, static_argnames=("activation", "out_activation"))
+@program(static_argnames=("activation", "out_activation"))
 def predict_output(params, X, *, activation, out_activation, state=None):
     """Network output after the output activation (inference mode, compiled)."""
     net = as_net(activation, len(params) - 1)
@@ -118,7 +119,7 @@ def predict_output(params, X, *, activation, out_activation, state=None):
     return OUTPUT_ACTIVATIONS[out_activation](z)
 
 
-@partial(jax.jit, static_argnames=("activation", "loss"))
+@program(static_argnames=("activation", "loss"))
 def inference_objective(params, state, X, Y, w, alpha, l1, entropy, *, activation,
                         loss):  # fmt: skip
     """The objective in inference mode (validation loss)."""
@@ -181,7 +182,7 @@ def _flat_objective(x, X, Y, w, alpha, l1=0.0, entropy=0.0, *, shapes, activatio
     )  # fmt: skip
 
 
-@partial(jax.jit, static_argnames=("shapes", "activation", "loss"))
+@program(static_argnames=("shapes", "activation", "loss"))
 def flat_value_and_grad(x, X, Y, w, alpha, l1=0.0, entropy=0.0, *, shapes,
                         activation, loss):  # fmt: skip
     """Objective and gradient over the flat parameter vector (for scipy)."""
@@ -191,7 +192,7 @@ def flat_value_and_grad(x, X, Y, w, alpha, l1=0.0, entropy=0.0, *, shapes,
     )  # fmt: skip
 
 
-@partial(jax.jit, static_argnames=("shapes", "activation", "loss"))
+@program(static_argnames=("shapes", "activation", "loss"))
 def flat_hvp(x, v, X, Y, w, alpha, l1=0.0, entropy=0.0, *, shapes, activation,
              loss):  # fmt: skip
     """Exact Hessian-vector product ``H(x) v`` (forward-over-reverse)."""
@@ -520,7 +521,7 @@ def _row_scale(w):
     return w / jnp.where(wsum > 0, wsum, 1.0)
 
 
-@partial(jax.jit, static_argnames=("shapes", "activation", "loss"))
+@program(static_argnames=("shapes", "activation", "loss"))
 def flat_residuals(x, X, Y, w, *, shapes, activation, loss):
     """All data residuals (:func:`data_residuals`) as one vector."""
     r = data_residuals(
@@ -529,7 +530,7 @@ def flat_residuals(x, X, Y, w, *, shapes, activation, loss):
     return r.reshape(-1)
 
 
-@partial(jax.jit, static_argnames=("shapes", "activation", "loss"))
+@program(static_argnames=("shapes", "activation", "loss"))
 def flat_residuals_and_jacobian(x, X, Y, w, *, shapes, activation, loss):
     """Data residuals and their Jacobian ``dr/dx``, row by row.
 

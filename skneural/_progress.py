@@ -44,6 +44,8 @@ import numpy as np
 
 from . import _devices
 
+from . import _program_cache
+
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin
 
@@ -187,6 +189,7 @@ class FitReporter:
         self.stop_requested = False
         self._start = self._last_time = time.perf_counter()
         self._compile_start = compile_seconds()
+        self._programs_start = _program_cache.counts()
         self._last_draw = -float("inf")
         self._line = ""  # the terminal line drawn last (bar mode)
         self._last = None  # (n, loss, validation score) of the last epoch
@@ -435,6 +438,15 @@ class FitReporter:
             # Programs compiled by this fit; later fits with the same shapes
             # (and the same static settings) reuse them.
             text += f" (compilation {compiling:.2f}s)"
+        programs = _program_cache.counts()
+        found = {k: programs[k] - self._programs_start[k] for k in programs}
+        if found["compiled"] or found["disk"]:
+            # Programs new to this process: compiled, or loaded from the
+            # persistent cache written by an earlier process.
+            text += (
+                f" [programs: {found['compiled']} compiled, {found['disk']} "
+                "loaded from the cache]"
+            )
         if self._last is not None:
             text += f", loss = {self._last[1]:.8f}"
             if self._last[2] is not None:

@@ -29,6 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from . import _devices, _sparse
+from ._program_cache import program
 from ._objective import inference_objective, precision, predict_output
 from .solvers._stepwise import (
     init_state,
@@ -39,8 +40,7 @@ from .solvers._stepwise import (
 )
 
 
-def _to_device(tree, dtype=None):
-    return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=dtype), tree)
+_to_device = _devices.to_device
 
 
 def _to_numpy(tree):
@@ -477,7 +477,7 @@ def _restore_state(fresh, saved):
     return jax.tree_util.tree_unflatten(treedef, [np.asarray(a) for a in saved])
 
 
-@jax.jit
+@program
 def _set_lr(opt_state, lr):
     hyper = dict(opt_state.hyperparams)
     hyper["learning_rate"] = jnp.asarray(lr, hyper["learning_rate"].dtype)
@@ -533,8 +533,7 @@ def fit_one(run):
     )
     static = dict(run.static, sharding=run.sharding)
     with precision(dtype), _devices.scope(run.devices):
-        # device_put, not jnp.asarray: no conversion program per shape.
-        data = None if chunk else put(jax.device_put(run.data))
+        data = None if chunk else put(_to_device(run.data))
         reg, params, net_state, opt_state = put((
             _to_device(run.reg, dtype), _to_device(run.params, dtype),
             _to_device(run.net_state, dtype), _to_device(run.opt_state),
@@ -555,7 +554,7 @@ def fit_one(run):
             for start in range(0, len(order), chunk):
                 idx = order[start : start + chunk]
                 rows = {
-                    k: put(jnp.asarray(v[idx.ravel()])) for k, v in run.data.items()
+                    k: put(_to_device(v[idx.ravel()])) for k, v in run.data.items()
                 }
                 local = np.arange(idx.size, dtype=np.int32).reshape(idx.shape)
                 params, opt_state, net_state, loss, norms, ok = run_epoch(
@@ -615,7 +614,7 @@ def _unstack(tree, i):
     return jax.tree_util.tree_map(lambda a: np.asarray(a[i]), tree)
 
 
-@jax.jit
+@program
 def _take(tree, index):
     return jax.tree_util.tree_map(lambda a: a[index], tree)
 
@@ -666,7 +665,7 @@ def fit_together(runs):
 
     with precision(dtype), _devices.scope(runs[0].devices):
         data = {
-            k: jnp.asarray(_padded_stack([r.data[k] for r in runs], n_rows))
+            k: _to_device(_padded_stack([r.data[k] for r in runs], n_rows))
             for k in ("X", "Y", "w", "mask")
         }
         reg = _to_device(_stack([r.reg for r in runs]), dtype)
@@ -674,7 +673,7 @@ def fit_together(runs):
         if has_validation:
             n_val = max(len(r.validation["Y"]) for r in runs)
             data.update({
-                "val_" + k: jnp.asarray(
+                "val_" + k: _to_device(
                     _padded_stack([r.validation[k] for r in runs], n_val)
                 )
                 for k in ("X", "Y", "w")
@@ -704,7 +703,7 @@ def fit_together(runs):
                     orders.append(order)
                     seeds.append(seed)
                 new = run_epochs(
-                    jnp.asarray(active), *model, np.stack(orders),
+                    _to_device(active), *model, np.stack(orders),
                     np.asarray(seeds, dtype=np.int32), data["X"], data["Y"], data["w"],
                     data["mask"], reg, **static,
                 )  # fmt: skip
@@ -717,7 +716,7 @@ def fit_together(runs):
                 if np.array_equal(ok, active):
                     model = new[:3]
                 else:  # diverged models go back to their lowest-loss epoch
-                    model = select(jnp.asarray(ok | ~active), new[:3], lowest)
+                    model = select(_to_device(ok | ~active), new[:3], lowest)
                 if has_validation:
                     outs, val_losses = _validation_batched(
                         model[0], model[2], data["val_X"], data["val_Y"], data["val_w"],
@@ -742,9 +741,9 @@ def fit_together(runs):
                         lrs[i] = new_lr
                 improved = np.array([ok[i] and r.improved for i, r in enumerate(slots)])
                 if improved.any():
-                    lowest = select(jnp.asarray(improved), model, lowest)
+                    lowest = select(_to_device(improved), model, lowest)
                 if has_validation and best_now.any():
-                    best = select(jnp.asarray(best_now), (model[0], model[2]), best)
+                    best = select(_to_device(best_now), (model[0], model[2]), best)
                 if lrs:
                     lr = np.array(model[1].hyperparams["learning_rate"])
                     for i, value in lrs.items():
@@ -780,7 +779,7 @@ def _validation_one(params, net_state, X, Y, w, reg, *, net, loss, out_activatio
     return out, value
 
 
-@partial(jax.jit, static_argnames=("net", "loss", "out_activation"))
+@program(static_argnames=("net", "loss", "out_activation"))
 def _validation_batched(params, net_state, X, Y, w, reg, *, net, loss, out_activation):
     """Validation outputs and objectives of a stack of models."""
     one = partial(_validation_one, net=net, loss=loss, out_activation=out_activation)

@@ -1,4 +1,5 @@
-"""JAX's persistent compilation cache serves skneural's programs across processes.
+"""JAX's persistent compilation cache serves skneural's programs across processes
+(with skneural's own program cache switched off).
 
 Two fresh interpreters fit the same small network with ``JAX_COMPILATION_CACHE_DIR``
 set: the first compiles and writes every program to the cache, the second reads
@@ -55,6 +56,9 @@ def _fit_in_fresh_process(cache_dir):
         # The default (1 s) skips programs that compile quickly, as small
         # networks on a CPU do.
         JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+        # JAX's own cache alone (skneural's program cache, which sits in front
+        # of it, is tested in test_program_cache.py).
+        SKNEURAL_CACHE_DIR="off",
     )
     done = subprocess.run(
         [sys.executable, "-c", CHILD],

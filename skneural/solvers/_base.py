@@ -28,6 +28,7 @@ import optax
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 
+from .._program_cache import describe, forget
 from .._progress import active_reporter
 
 # Compiled programs are keyed by the transformation object; building it once per
@@ -105,8 +106,13 @@ class StepwiseSolver(Solver):
                 **static, **hyper
             )
             _TRANSFORMATIONS[key] = tx
+            cls = type(self)
+            if cls.__module__.startswith("skneural."):
+                # The program depends on the class, its structural options and
+                # which hyperparameters are injected (their values are traced).
+                describe(tx, f"{cls.__module__}.{cls.__qualname__}{key[1:]!r}")
             while len(_TRANSFORMATIONS) > MAX_TRANSFORMATIONS:
-                _TRANSFORMATIONS.popitem(last=False)
+                forget(_TRANSFORMATIONS.popitem(last=False)[1])
         _TRANSFORMATIONS.move_to_end(key)
         return tx, hyper
 

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
+from .._program_cache import program
 from .._objective import (
     _flat_objective,
     flat_residuals_and_jacobian,
@@ -44,7 +45,7 @@ def _densified(problem):
     )
 
 
-@partial(jax.jit, static_argnames=("shapes", "activation", "loss", "side"))
+@program(static_argnames=("shapes", "activation", "loss", "side"))
 def _linearize(x, X, Y, w, alpha, l2, *, shapes, activation, loss, side):
     """Objective, gradient, data Jacobian, (parameter side) ``J^T J`` and the
     diagonal of the Gauss-Newton matrix ``J^T J + diag(l2)``."""
@@ -82,7 +83,7 @@ def damped_step(grad, J, JtJ, l2, lam, *, side):
     return -(u - inv * (J.T @ v))
 
 
-@partial(jax.jit, static_argnames=("shapes", "activation", "loss", "side"))
+@program(static_argnames=("shapes", "activation", "loss", "side"))
 def _trial(x, grad, J, JtJ, l2, lam, X, Y, w, alpha, *, shapes, activation, loss,
            side):  # fmt: skip
     """A damped step from ``x`` and the objective where it lands."""

@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._devices import to_device
+from .._program_cache import program
 from .._objective import objective_and_state
 from .._sparse import SparseRows
 from ._base import StepwiseSolver
@@ -626,7 +628,7 @@ class NAdam(Adam):
         )
 
 
-@partial(jax.jit, static_argnames=("tx",))
+@program(static_argnames=("tx",))
 def init_state(params, *, tx):
     """``tx.init`` compiled once per transformation and parameter shapes."""
     return tx.init(params)
@@ -637,7 +639,7 @@ def set_hyperparams(state, values, dtype):
     if not values:
         return state
     hyper = dict(state.hyperparams)
-    hyper.update({k: jnp.asarray(v, dtype=dtype) for k, v in values.items()})
+    hyper.update(to_device(dict(values), dtype))
     return state._replace(hyperparams=hyper)
 
 
@@ -754,7 +756,7 @@ def _epoch_loop(params, opt_state, state, order, n_batches, seed, X, Y, w, mask,
     return params, opt_state, state, mean_loss, mean_norms, _tree_isfinite(params)
 
 
-@partial(jax.jit, static_argnames=("tx", "net", "loss", "sharding"))
+@program(static_argnames=("tx", "net", "loss", "sharding"))
 def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step=0,
               n_batches=None, *, tx, net, loss, sharding=None):  # fmt: skip
     """One pass over the (padded) training data.
@@ -811,7 +813,7 @@ def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_s
                        sharding=sharding)  # fmt: skip
 
 
-@partial(jax.jit, static_argnames=("tx", "net", "loss"))
+@program(static_argnames=("tx", "net", "loss"))
 def run_epochs(active, params, opt_state, state, order, seed, X, Y, w, mask, reg, *,
                tx, net, loss):  # fmt: skip
     """:func:`run_epoch` for a stack of models trained together (``jax.vmap``).
@@ -831,7 +833,7 @@ def run_epochs(active, params, opt_state, state, order, seed, X, Y, w, mask, reg
     return (*kept, *out[3:])
 
 
-@jax.jit
+@program
 def select(which, new, old):
     """Per model (leading axis), ``new`` where ``which`` else ``old``."""
 
