@@ -96,6 +96,11 @@ GRAD_NORM_EXPLODING = 1e3
 GRAD_NORM_VANISHING = 1e-4
 
 
+def _output_dtype(X):
+    """The dtype of predictions for ``X``: its own float dtype, else float64."""
+    return X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+
+
 class GradientWarning(UserWarning):
     """Gradients vanish or explode during training."""
 
@@ -1521,11 +1526,10 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
             Probability of each class, in the order of ``classes_``.
         """
         check_is_fitted(self)
-        y_pred = self._output(self._validate_X_predict(X))
-        if y_pred.shape[1] == 1:
-            y_pred = y_pred.ravel()
-            return np.vstack([1 - y_pred, y_pred]).T
-        return y_pred
+        X = self._validate_X_predict(X)
+        # exp of the float64 log-probabilities, so that predict_log_proba is
+        # log(predict_proba) to rounding (and 1 - p keeps its digits near 1).
+        return np.exp(self._log_proba(X)).astype(_output_dtype(X), copy=False)
 
     def predict_log_proba(self, X):
         """Logarithm of the probability estimates.
@@ -1545,15 +1549,26 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         """
         check_is_fitted(self)
         X = self._validate_X_predict(X)
+        log_prob = self._log_proba(X)
+        # log(predict_proba(X)) exactly where the probability is representable
+        # (so that both rank the classes alike, ties included); the float64
+        # log-probability where it underflows to 0.
+        prob = np.exp(log_prob)
+        with np.errstate(divide="ignore"):
+            log_prob = np.where(prob > 0, np.log(prob), log_prob)
+        return log_prob.astype(_output_dtype(X), copy=False)
+
+    def _log_proba(self, X):
+        """float64 log-probabilities of validated ``X`` from the network's
+        output before the output activation."""
         z = self._output(X, logits=True).astype(np.float64)
-        if self.out_activation_ == "softmax":
-            log_prob = z - logsumexp(z, axis=1, keepdims=True)
-        else:  # logistic: log p = -log(1 + exp(-z)), log(1 - p) = -log(1 + exp(z))
-            log_prob = -np.logaddexp(0.0, -z)
-            if self.n_outputs_ == 1:
-                log_prob = np.hstack([-np.logaddexp(0.0, z), log_prob])
-        out_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        return log_prob.astype(out_dtype, copy=False)
+        if self._out_activation() == "softmax":
+            return z - logsumexp(z, axis=1, keepdims=True)
+        # logistic: log p = -log(1 + exp(-z)), log(1 - p) = -log(1 + exp(z))
+        log_prob = -np.logaddexp(0.0, -z)
+        if z.shape[1] == 1:
+            log_prob = np.hstack([-np.logaddexp(0.0, z), log_prob])
+        return log_prob
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -283,6 +283,13 @@ class _Program:
     def lower(self, *args, **kwargs):
         return self.jitted.lower(*args, **kwargs)
 
+    def clear_cache(self):
+        """Drop this function's programs from memory (the disk keeps them)."""
+        with _lock:
+            for key in [k for k in _memory if k[0] == self.name]:
+                del _memory[key]
+        self.jitted.clear_cache()
+
     def _cache_size(self):
         """Programs of this function held in memory (here and in JAX's jit)."""
         with _lock:

@@ -39,7 +39,7 @@ def test_named_cpu_device_gives_the_default_result(iris):
     [
         ("tpu", "not available: JAX sees"),
         ("cpu:99", "not available: JAX sees"),
-        ("cpu:x", "not available"),
+        ("cpu:x", "not a device name"),
         (["cpu:0", "cpu:0"], "twice"),
         ([], "empty"),
         ([0], "strings"),

@@ -377,6 +377,7 @@ def test_skops_round_trips_the_optax_wrapper(fitted_forms, iris, tmp_path):
     assert sorted(untrusted) == [
         "optax._src.alias.adamw",
         "skneural._estimators.NeuralClassifier",
+        "skneural._network.Net",
         "skneural.solvers._base.Optax",
     ]
     loaded = skops_io.load(tmp_path / "model.skops", trusted=untrusted)

@@ -724,7 +724,7 @@ def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step
 
     steps = jnp.arange(order.shape[0])
     (params, opt_state, state), (weighted, norms, valid) = jax.lax.scan(
-        step, (params, opt_state, state), (steps, order, X if sparse else steps)
+        step, (params, opt_state, state), (steps, order)
     )
     mean_loss = jnp.sum(weighted) / jnp.sum(mask)
     mean_norms = norms.sum(axis=0) / valid.sum()
