@@ -69,7 +69,7 @@ from ._objective import (
     unravel,
 )
 from ._progress import CallbackSupportMixin, FitReporter
-from ._state import unchanged_on_error
+from ._state import start_history, unchanged_on_error
 from ._training import (
     StepwiseRun,
     _pad_rows,
@@ -521,19 +521,7 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
             net=self._net(len(layer_units) - 2),
         )  # fmt: skip
         self._set_params_from(params, state, dtype=attr_dtype)
-        self.loss_curve_ = []
-        self.grad_norm_curve_ = []
-        self._no_improvement_count = 0
-        if self.early_stopping:
-            self.validation_scores_ = []
-            self.validation_loss_curve_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = None
-            self.validation_loss_curve_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = np.inf
+        start_history(self)
         if hasattr(self, "_optimizer_state"):
             del self._optimizer_state
 

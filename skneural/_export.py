@@ -21,6 +21,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils.validation import check_is_fitted
 
 from ._activations import Activation, layer_kind
+from ._state import start_history
 from .solvers import SOLVERS, WholeBatchSolver
 
 #: skneural activation names (aliases included) -> scikit-learn MLP's name.
@@ -227,19 +228,7 @@ def _set_fitted_mlp_state(est, coefs, intercepts, **attributes):
     est.n_layers_ = len(coefs) + 1
     est.n_iter_ = 0
     est.t_ = 0
-    est.loss_curve_ = []
-    est.grad_norm_curve_ = []
-    est._no_improvement_count = 0
-    if est.early_stopping:
-        est.validation_scores_ = []
-        est.validation_loss_curve_ = []
-        est.best_validation_score_ = -np.inf
-        est.best_loss_ = None
-    else:
-        est.validation_scores_ = None
-        est.validation_loss_curve_ = None
-        est.best_validation_score_ = None
-        est.best_loss_ = np.inf
+    start_history(est)
     for name, value in attributes.items():
         setattr(est, name, value)
     return est

@@ -10,6 +10,8 @@ arrays are shared, as training replaces them rather than writing into them.
 
 import functools
 
+import numpy as np
+
 #: Attributes of scikit-learn's callback machinery: managed by ``_fit_context``
 #: around the call, never restored here.
 _CALLBACK_MARK = "callback"
@@ -50,3 +52,22 @@ def unchanged_on_error(method):
             raise
 
     return wrapper
+
+
+def start_history(est):
+    """The training history of a fresh fit: empty curves and scikit-learn
+    MLP's stopping bookkeeping (validation scores with early stopping, the
+    best training loss without)."""
+    est.loss_curve_ = []
+    est.grad_norm_curve_ = []
+    est._no_improvement_count = 0
+    if est.early_stopping:
+        est.validation_scores_ = []
+        est.validation_loss_curve_ = []
+        est.best_validation_score_ = -np.inf
+        est.best_loss_ = None
+    else:
+        est.validation_scores_ = None
+        est.validation_loss_curve_ = None
+        est.best_validation_score_ = None
+        est.best_loss_ = np.inf
