@@ -1550,7 +1550,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         """float64 log-probabilities of validated ``X`` from the network's
         output before the output activation."""
         z = self._output(X, logits=True).astype(np.float64)
-        if self._out_activation() == "softmax":
+        if z.shape[1] > 1 and self._out_activation() == "softmax":
             return z - logsumexp(z, axis=1, keepdims=True)
         # logistic: log p = -log(1 + exp(-z)), log(1 - p) = -log(1 + exp(z))
         log_prob = -np.logaddexp(0.0, -z)

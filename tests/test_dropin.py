@@ -51,8 +51,9 @@ def test_float64_attributes_of_a_float32_fit_predict_as_before():
     assert a.coefs_[0].dtype == np.float64 and b.coefs_[0].dtype == np.float32
     for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
         np.testing.assert_array_equal(p, q.astype(np.float64))
+    # The same float64 probabilities, returned in each input's dtype.
     np.testing.assert_array_equal(
-        a.predict_proba(X), b.predict_proba(X.astype(np.float32))
+        a.predict_proba(X).astype(np.float32), b.predict_proba(X.astype(np.float32))
     )
     a.set_params(warm_start=True, max_iter=3).fit(X, y)
     b.set_params(warm_start=True, max_iter=3).fit(X.astype(np.float32), y)
