@@ -499,7 +499,7 @@ class Adam(StepwiseSolver):
     References
     ----------
     Kingma, D. P. and Ba, J. (2015). Adam: A method for stochastic
-    optimization. ICLR. :arxiv:`1412.6980`.
+    optimization. ICLR (arXiv:1412.6980).
     """
 
     def __init__(
