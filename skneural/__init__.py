@@ -1,7 +1,8 @@
 """skneural: scikit-learn neural-network estimators trained by JAX."""
 
 from ._activations import Activation
-from ._estimators import GradientWarning, NeuralClassifier, NeuralRegressor
+from ._base import GradientWarning
+from ._estimators import NeuralClassifier, NeuralRegressor
 from ._perceptron import Perceptron
 
 __version__ = "0.1.0"
