@@ -35,7 +35,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from skneural import NeuralClassifier
-from skneural.solvers._stepwise import run_epoch
+from skneural._epochs import run_epoch
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 COMPILES = [0]

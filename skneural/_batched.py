@@ -3,8 +3,8 @@
 :func:`train_batched` prepares each estimator's fit exactly as its own
 ``fit`` would (validation, initialisation, random draws), groups the stepwise
 fits that can share one compiled program (same architecture, solver, batch
-shape and dtype) and trains each group with
-:func:`skneural._training.fit_together`.
+shape and dtype) and trains each group with :func:`skneural._driver.train`,
+in one program.
 
 A batched search uses it through :func:`prefit`: the fitted states are kept
 in a registry keyed by the estimator's parameters and a hash of its training
@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from . import _devices
 from ._state import restore, snapshot
-from ._training import StepwiseRun, fit_one, fit_together
+from ._driver import train
 
 #: Registry of prefitted states: key -> ``vars(estimator)`` after its fit.
 _PREFIT = {}
@@ -67,7 +67,7 @@ def train_batched(jobs):
             "The same estimator object appears more than once; each job needs "
             "its own estimator (use sklearn.base.clone)."
         )
-    runs, fitted = [], [None] * len(jobs)
+    configs, fitted = [], [None] * len(jobs)
     for i, (est, X, y, sample_weight) in enumerate(jobs):
         if getattr(est, "_skl_callbacks", None):
             continue  # callbacks follow a fit of their own
@@ -75,37 +75,33 @@ def train_batched(jobs):
         try:
             est._validate_params()
             with _devices.scope(_devices.resolve(est.device)):
-                X, y, sample_weight, solver, rng, dtype = est._prepare(
-                    X, y, sample_weight, incremental=False
-                )
-            if not isinstance(solver, StepwiseSolver) or sp.issparse(X):
+                prepared = est._prepare(X, y, sample_weight, incremental=False)
+            if not isinstance(prepared[3], StepwiseSolver) or sp.issparse(prepared[0]):
                 # Whole-batch solvers, and sparse X (minibatches of its own
                 # entries), are fitted on their own.
                 restore(est, saved)
                 continue
             est._fitted_net = est._layer_activations
-            runs.append((i, StepwiseRun(est, X, y, sample_weight, solver, rng, dtype,
-                                        incremental=False)))  # fmt: skip
+            configs.append((i, est._stepwise_config(*prepared, incremental=False)))
         except Exception:  # the estimator's own fit raises it again
             restore(est, saved)
             continue
     groups = {}
-    for i, run in runs:
-        groups.setdefault(run.key, []).append((i, run))
+    for i, config in configs:
+        groups.setdefault(config.group_key, []).append((i, config))
     for group in groups.values():
         chunk, size = [], 0
-        for i, run in group + [(None, None)]:
-            nbytes = 0 if run is None else sum(a.nbytes for a in run.data.values())
-            if run is None or (chunk and size + nbytes > MAX_BATCH_BYTES):
-                if len(chunk) == 1:
-                    fit_one(chunk[0][1])
-                elif chunk:
-                    fit_together([r for _, r in chunk])
-                for j, r in chunk:
-                    fitted[j] = r.est
+        for i, config in group + [(None, None)]:
+            nbytes = 0 if config is None else sum(a.nbytes for a in config.data.values())
+            if config is None or (chunk and size + nbytes > MAX_BATCH_BYTES):
+                if chunk:
+                    results = train([c for _, c in chunk])
+                    for (j, _), result in zip(chunk, results):
+                        jobs[j][0]._apply_result(result)
+                        fitted[j] = jobs[j][0]
                 chunk, size = [], 0
-            if run is not None:
-                chunk.append((i, run))
+            if config is not None:
+                chunk.append((i, config))
                 size += nbytes
     return fitted
 

@@ -1,7 +1,18 @@
 """Checks of parameters shared by the estimators (beyond their constraints)."""
 
+import warnings
+
+import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
+import scipy.sparse as sp
+from sklearn.utils._param_validation import InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_array, check_non_negative
+
+from ._activations import ACTIVATIONS, LAYER_ACTIVATIONS, STEP_FUNCTIONS, Activation
+from ._messages import did_you_mean, one_of
+from .solvers import SOLVERS, Solver
 
 
 def check_class_weight(class_weight):
@@ -96,3 +107,106 @@ def check_transformation(tx, params):
             f"The optax transformation given as solver failed on the network's "
             f"parameters: {message}"
         ) from None
+
+
+def check_representable(a, dtype, name):
+    """Raise if float64 ``a`` holds finite values that overflow ``dtype``.
+
+    Validation accepts any finite float64, but a float32 model casts its data
+    to float32, where values beyond ~3.4e38 become infinite and the network's
+    output NaN. Min and max rather than ``abs`` to avoid a copy of ``a``.
+    """
+    dtype = np.dtype(dtype)
+    if a is None or a.dtype.kind != "f" or a.dtype.itemsize <= dtype.itemsize:
+        return
+    data = a.data if sp.issparse(a) else a
+    if data.size == 0:
+        return
+    largest = max(float(data.max()), -float(data.min()))
+    limit = float(np.finfo(dtype).max)
+    if largest > limit:
+        raise ValueError(
+            f"{name} contains values too large for {dtype} (largest magnitude "
+            f"{largest:.3g} > {limit:.3g}), the precision this "
+            "model computes in. Scale the data (e.g. StandardScaler) or use "
+            "dtype='float64'."
+        )
+
+
+
+
+def _name_error(est, param, expected, value, names):
+    """scikit-learn's InvalidParameterError, with the closest name."""
+    return InvalidParameterError(
+        f"The {param!r} parameter of {type(est).__name__} must be {expected}. "
+        f"Got {value!r} instead." + did_you_mean(value, names)
+    )
+
+
+def check_names(est):
+    """Raise for an unknown solver, activation, init or loss name, or a solver
+    of another type, naming only public names."""
+    solver = est.solver
+    if isinstance(solver, str) and solver not in SOLVERS:
+        raise _name_error(est, "solver", f"one of {one_of(SOLVERS)}", solver, SOLVERS)
+    if not isinstance(solver, (str, Solver, optax.GradientTransformation)):
+        raise _name_error(
+            est, "solver", f"a name ({one_of(SOLVERS)}), a solver object from "
+            "skneural.solvers or an optax.GradientTransformation", solver, (),
+        )  # fmt: skip
+    activations = est.activation
+    if not isinstance(activations, (list, tuple)):
+        activations = [activations]
+    known = set(ACTIVATIONS) | set(LAYER_ACTIVATIONS) | set(STEP_FUNCTIONS)
+    for a in activations:
+        if isinstance(a, str) and a not in known:
+            raise _name_error(
+                est, "activation", f"one of {one_of(known)}, an "
+                "skneural.Activation, a callable or a list of these", a, known,
+            )  # fmt: skip
+    for param in ("init", "loss"):
+        options = est._parameter_constraints.get(param, [None])[0]
+        value = getattr(est, param, None)
+        if isinstance(options, StrOptions) and isinstance(value, str) and (
+            value not in options.options
+        ):
+            raise _name_error(est, param, f"one of {one_of(options.options)}",
+                              value, options.options)  # fmt: skip
+
+
+def warn_single_class(binarizer):
+    """The warning of a classifier fitted on a single class."""
+    if binarizer.y_type_ != "multilabel-indicator" and len(binarizer.classes_) < 2:
+        warnings.warn(
+            f"y contains a single class ({binarizer.classes_.tolist()[0]!r}). The "
+            "model is "
+            "fitted as scikit-learn's MLPClassifier fits it (one logistic output "
+            "trained towards 'not this class') and predicts this class for every "
+            "sample; predict_proba has two columns, the first close to 1.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def check_callable_activations(net):
+    """A clear error for activation callables JAX cannot trace, or that are
+    not elementwise (tried on an abstract array: nothing is computed)."""
+    probe = jax.ShapeDtypeStruct((2, 3), jnp.float32)
+    for fn in net.activations:
+        if isinstance(fn, (str, Activation)):
+            continue
+        try:
+            shape = jax.eval_shape(lambda x, fn=fn: fn(x), probe).shape
+        except Exception as exc:  # noqa: BLE001 - any failure is the user's callable
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+            raise TypeError(
+                f"activation {fn!r} cannot be traced by JAX ({reason}). A callable "
+                "activation must be an elementwise function of a jax array written "
+                "with jax.numpy (e.g. jax.numpy.tanh, not numpy.tanh) and without "
+                "Python control flow on the values (use jax.numpy.where)."
+            ) from None
+        if shape != probe.shape:
+            raise ValueError(
+                f"activation {fn!r} must be elementwise: it maps an array of shape "
+                f"{probe.shape} to one of shape {shape}."
+            )

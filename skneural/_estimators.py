@@ -5,6 +5,7 @@ this module adds what differs between classification and regression (target
 encoding, output activation, scores, ``predict_proba``).
 """
 
+from functools import partial
 from numbers import Real
 
 import numpy as np
@@ -22,12 +23,35 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._base import BaseNeural, _output_dtype, _warn_single_class
-from ._checks import check_class_weight
+from ._base import BaseNeural, _output_dtype
+from ._checks import check_class_weight, warn_single_class
 from ._docstrings import _COMMON_ATTRS_DOC, _COMMON_PARAMS_DOC
 from ._state import unchanged_on_error
 
 __all__ = ["BaseNeural", "NeuralClassifier", "NeuralRegressor"]
+
+
+def _labels(output, binarizer):
+    """Class labels of a classifier's network output."""
+    if output.shape[1] == 1:
+        output = output.ravel()
+    return binarizer.inverse_transform(output)
+
+
+def _accuracy(output, y, sample_weight, *, binarizer):
+    """A classifier's ``score`` (accuracy) on its network output."""
+    if not np.isfinite(output).all():
+        return np.nan
+    return accuracy_score(y, _labels(output, binarizer), sample_weight=sample_weight)
+
+
+def _r2(output, y, sample_weight):
+    """A regressor's ``score`` (R^2) on its network output."""
+    if not np.isfinite(output).all():
+        return np.nan
+    if output.shape[1] == 1:
+        output = output.ravel()
+    return r2_score(y, output, sample_weight=sample_weight)
 
 
 class NeuralClassifier(ClassifierMixin, BaseNeural):
@@ -215,7 +239,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
-            _warn_single_class(self._label_binarizer)
+            warn_single_class(self._label_binarizer)
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -252,15 +276,14 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
             return LabelBinarizer().fit(np.eye(n_outputs, dtype=int))
         return LabelBinarizer().fit(self.classes_)
 
-    def _score_output(self, output, y, sample_weight):
-        if not np.isfinite(output).all():
-            return np.nan
-        return accuracy_score(y, self._labels(output), sample_weight=sample_weight)
+    def _validation_scorer(self):
+        return partial(_accuracy, binarizer=self._binarizer())
+
+    def _decode_targets(self, y):
+        return self._label_binarizer.inverse_transform(y)
 
     def _labels(self, output):
-        if output.shape[1] == 1:
-            output = output.ravel()
-        return self._binarizer().inverse_transform(output)
+        return _labels(output, self._binarizer())
 
     def predict(self, X):
         """Predict using the multilayer perceptron classifier.
@@ -308,7 +331,7 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-            _warn_single_class(self._label_binarizer)
+            warn_single_class(self._label_binarizer)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def predict_proba(self, X):
@@ -511,12 +534,8 @@ default='squared_error'
             )
         return X, y
 
-    def _score_output(self, output, y, sample_weight):
-        if not np.isfinite(output).all():
-            return np.nan
-        if output.shape[1] == 1:
-            output = output.ravel()
-        return r2_score(y, output, sample_weight=sample_weight)
+    def _validation_scorer(self):
+        return _r2
 
     def predict(self, X):
         """Predict using the multilayer perceptron model.

@@ -8,9 +8,10 @@ containers are copied (lists and dicts, which training appends to); the
 arrays are shared, as training replaces them rather than writing into them.
 """
 
+import copy
 import functools
 
-import numpy as np
+from ._stopping import ATTRIBUTES, History
 
 #: Attributes of scikit-learn's callback machinery: managed by ``_fit_context``
 #: around the call, never restored here.
@@ -54,20 +55,27 @@ def unchanged_on_error(method):
     return wrapper
 
 
+def read_history(est):
+    """The estimator's training history (:class:`~skneural._stopping.History`);
+    fields it does not have take their defaults."""
+    defaults = History()
+    return History(**{
+        field: copy.deepcopy(getattr(est, attr, getattr(defaults, field)))
+        for field, attr in ATTRIBUTES.items()
+    })  # fmt: skip
+
+
+def write_history(est, history):
+    """Store ``history`` as the estimator's fitted attributes."""
+    for field, attr in ATTRIBUTES.items():
+        setattr(est, attr, getattr(history, field))
+
+
 def start_history(est):
     """The training history of a fresh fit: empty curves and scikit-learn
     MLP's stopping bookkeeping (validation scores with early stopping, the
     best training loss without)."""
-    est.loss_curve_ = []
-    est.grad_norm_curve_ = []
-    est._no_improvement_count = 0
-    if est.early_stopping:
-        est.validation_scores_ = []
-        est.validation_loss_curve_ = []
-        est.best_validation_score_ = -np.inf
-        est.best_loss_ = None
-    else:
-        est.validation_scores_ = None
-        est.validation_loss_curve_ = None
-        est.best_validation_score_ = None
-        est.best_loss_ = np.inf
+    fresh = History.fresh(est.early_stopping)
+    for field in ATTRIBUTES:
+        if field not in ("n_iter", "t", "loss"):
+            setattr(est, ATTRIBUTES[field], getattr(fresh, field))

@@ -128,7 +128,7 @@ DATA_PARALLEL = textwrap.dedent(
     import warnings
     import jax, numpy as np
     from sklearn.datasets import load_digits
-    import skneural._training as training
+    import skneural._driver as training
     from skneural import NeuralClassifier
     warnings.simplefilter("ignore")
     assert len(jax.devices()) == 2, jax.devices()
@@ -208,7 +208,7 @@ def test_data_parallel_on_two_host_devices_matches_one_device(tmp_path):
 def test_streamed_training_equals_in_memory(iris, monkeypatch, options):
     """Data above the streaming threshold stays on the host; each epoch runs
     in chunks of minibatches with the same steps and random draws."""
-    import skneural._training as training
+    import skneural._driver as training
 
     X, y = iris
     kw = dict(random_state=0, max_iter=4, dtype="float64", batch_size=16, **options)

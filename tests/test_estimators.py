@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skneural import NeuralClassifier, NeuralRegressor
 from skneural.solvers import LBFGS, SGD, Adam, OptaxSolver
-from skneural.solvers._stepwise import run_epoch
+from skneural._epochs import run_epoch
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"
@@ -490,19 +490,19 @@ def test_sparse_input_matches_dense(iris):
 
 
 def test_predict_large_input_in_chunks(iris, monkeypatch):
-    import skneural._estimators as est
+    import skneural._predict as est
 
     X, y = iris
     clf = NeuralClassifier(max_iter=5, random_state=0).fit(X, y)
     full = clf.predict_proba(X)
-    monkeypatch.setattr(est, "_PREDICT_CHUNK", 16)
+    monkeypatch.setattr(est, "PREDICT_CHUNK", 16)
     np.testing.assert_allclose(clf.predict_proba(X), full, rtol=1e-6)
 
 
 def test_keyboard_interrupt_keeps_last_completed_epoch(iris, monkeypatch):
     """Ctrl-C during fit: a usable estimator with the last finished epoch's
     parameters, a warning, and partial_fit continues from there."""
-    import skneural._training as est
+    import skneural._driver as est
 
     X, y = iris
     reference = NeuralClassifier(max_iter=2, shuffle=False, tol=0, random_state=0)

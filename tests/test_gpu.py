@@ -21,7 +21,7 @@ import pytest
 from sklearn.datasets import load_digits, make_friedman1
 from sklearn.exceptions import ConvergenceWarning
 
-import skneural._training as training
+import skneural._driver as training
 from skneural import NeuralClassifier, NeuralRegressor
 from skneural.model_selection import BatchedGridSearchCV
 

@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skneural import NeuralClassifier, NeuralRegressor, Perceptron, _progress
 from skneural.model_selection import fit_batched
-from skneural.solvers._stepwise import run_epoch
+from skneural._epochs import run_epoch
 
 WHOLE_BATCH = ["lbfgs", "lm", "cg", "bfgs", "newton-cg", "trust-ncg", "trust-krylov",
                "least-squares"]  # fmt: skip
@@ -297,7 +297,7 @@ def test_fit_batched_stops_at_max_iter():
 
 # ------------------------------------------------ programs and memory
 def test_padded_shapes():
-    from skneural._training import padded_shape
+    from skneural._config import padded_shape
 
     assert padded_shape(1, 11, False) == (1, 16)
     assert padded_shape(1, 11, True) == (1, 11)
@@ -361,7 +361,7 @@ def test_transformation_cache_is_bounded(monkeypatch):
 
 
 def test_compiled_programs_are_bounded(monkeypatch):
-    from skneural import _training
+    from skneural import _driver as _training
 
     monkeypatch.setattr(_training, "MAX_PROGRAMS", 2)
     rng = np.random.RandomState(4)

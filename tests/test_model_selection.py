@@ -247,7 +247,7 @@ def test_fit_outside_a_search_never_uses_the_registry(digits, monkeypatch):
 def test_shrinking_the_stack_keeps_every_model_exact(digits, monkeypatch, early_stopping):
     """Models that stopped leave the stack (recompiled smaller): the others
     go on unchanged and every model still ends as its own fit."""
-    import skneural._training as training
+    import skneural._driver as training
 
     shrinks = []
 

@@ -33,7 +33,7 @@ from sklearn.base import clone
 from sklearn.datasets import make_regression
 from sklearn.exceptions import ConvergenceWarning
 
-import skneural._estimators as estimators
+import skneural._predict as estimators
 from skneural import NeuralClassifier, NeuralRegressor
 from skneural.solvers import SGD, SOLVERS, StepwiseSolver, WholeBatchSolver
 
@@ -648,7 +648,7 @@ def test_same_random_state_same_parameters(params):
 
 # ------------------------------------------------------------------- memory
 def test_chunked_prediction_bounds_the_compiled_batch(monkeypatch):
-    """Prediction runs in chunks of at most _PREDICT_CHUNK rows (padded to a
+    """Prediction runs in chunks of at most PREDICT_CHUNK rows (padded to a
     power of two): the device never holds more than one chunk of X, and the
     result equals the unchunked one."""
     rng = np.random.RandomState(0)
@@ -664,7 +664,7 @@ def test_chunked_prediction_bounds_the_compiled_batch(monkeypatch):
         return real(params, X, **kwargs)
 
     monkeypatch.setattr(estimators, "predict_output", recording)
-    monkeypatch.setattr(estimators, "_PREDICT_CHUNK", 64)
+    monkeypatch.setattr(estimators, "PREDICT_CHUNK", 64)
     np.testing.assert_allclose(reg.predict(X), whole_reg, rtol=1e-6)
     np.testing.assert_allclose(clf.predict_proba(X), whole_clf, rtol=1e-6)
     assert max(rows) == 64 and len(rows) == 2 * 5  # 4 full chunks + 44 rows

@@ -47,7 +47,7 @@ from skneural.solvers import (
     WholeBatchSolver,
 )
 from skneural.solvers._lm import damped_step
-from skneural.solvers._stepwise import set_hyperparams
+from skneural._epochs import set_hyperparams
 
 # Hyperparameters that make a solver quick on the small problems of this file.
 # A registered solver missing here is tested with its defaults.

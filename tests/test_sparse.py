@@ -16,7 +16,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from skneural import NeuralClassifier, NeuralRegressor, _estimators, _sparse
+from skneural import NeuralClassifier, NeuralRegressor, _predict, _sparse
 from skneural._objective import Problem, objective, shapes_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -201,7 +201,7 @@ def test_prediction_in_chunks(monkeypatch):
     model = NeuralClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
     model.fit(X, y)
     whole = model.predict_proba(X.toarray())
-    monkeypatch.setattr(_estimators, "_PREDICT_CHUNK", 64)
+    monkeypatch.setattr(_predict, "PREDICT_CHUNK", 64)
     np.testing.assert_allclose(model.predict_proba(X), whole, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(model.predict_proba(sp.csc_matrix(X)), whole,
                                rtol=1e-6, atol=1e-7)  # fmt: skip
