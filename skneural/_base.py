@@ -340,7 +340,9 @@ class BaseNeural(FittedStateMixin, SklearnConversionMixin, CallbackSupportMixin,
                                   [reporter])  # fmt: skip
             else:
                 result = self._train_whole_batch(*prepared[:4], prepared[5], reporter)
-        self._apply_result(result)
+            # Before the reporter closes: the callbacks' last fitted_estimator
+            # is the fitted estimator.
+            self._apply_result(result)
         return self
 
     def _stepwise_config(self, X, y, sample_weight, solver, rng, dtype, incremental):
