@@ -872,26 +872,39 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
 
         Computed by the compiled forward pass in chunks of at most
         ``_PREDICT_CHUNK`` rows, each padded to a power of two so that repeated
-        predictions on inputs of any size reuse a handful of programs. Returns
-        a numpy array of shape (n_samples, n_outputs) in ``X``'s float dtype.
+        predictions on inputs of any size reuse a handful of programs. For
+        sparse ``X`` the first layer's affine map is computed on the host by
+        scipy (:func:`skneural._sparse.first_layer`) and the program starts
+        after it. Returns a numpy array of shape (n_samples, n_outputs) in
+        ``X``'s float dtype.
         """
         if dtype is None:
             dtype = self._predict_dtype()
         out_dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         n = X.shape[0]
-        if sp.issparse(X):  # chunks of rows as padded coordinates, never dense
-            X = sp.csr_matrix(X)
+        sparse = sp.issparse(X)
+        step = _PREDICT_CHUNK
         with precision(dtype), _devices.scope(self._predict_devices()):
             if params is None:
-                params = _to_device(self._params(), dtype)
+                params = self._params()
+            if sparse:  # the first layer by scipy on the host (_sparse.first_layer)
+                X = sp.csr_matrix(X)
+                W1, b1 = (np.asarray(params[0][k], dtype=dtype) for k in ("W", "b"))
+                first = {k: v for k, v in params[0].items() if k != "W"}
+                params = [first] + list(params[1:])
+                step = _sparse.first_layer_rows(W1.shape[1], dtype, _PREDICT_CHUNK,
+                                                _MIN_PREDICT_ROWS)  # fmt: skip
+            params = _to_device(params, dtype)
             if state is None:
                 state = _to_device(self._net_state(), dtype)
             chunks = []
-            for start in range(0, n, _PREDICT_CHUNK):
-                stop = min(start + _PREDICT_CHUNK, n)
+            for start in range(0, n, step):
+                stop = min(start + step, n)
                 rows = max(_MIN_PREDICT_ROWS, 1 << (stop - start - 1).bit_length())
-                if sp.issparse(X):
-                    Xc = _sparse.chunk(X[start:stop], rows, dtype).to_device(dtype)
+                if sparse:
+                    part = X if stop - start == n else X[start:stop]
+                    Xc = _sparse.first_layer(part, W1, b1, rows, dtype)
+                    Xc = _to_device(Xc)
                 else:
                     Xc = _to_device(_pad_rows(X[start:stop], rows, dtype))
                 out = predict_output(
@@ -900,6 +913,7 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
                     activation=self._fitted_spec(),
                     out_activation="identity" if logits else self._out_activation(),
                     state=state,
+                    first_layer_done=sparse,
                 )
                 chunks.append(np.asarray(out)[: stop - start])
         if not chunks:
