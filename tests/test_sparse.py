@@ -242,7 +242,7 @@ def test_first_layer_rows_bound_the_host_product():
 @pytest.mark.parametrize(
     "options",
     [{}, {"batch_norm": True}, {"activation": "maxout"}, {"activation": "prelu"},
-     {"hidden_layer_sizes": ()}],  # fmt: skip
+     {"hidden_layer_sizes": ()}],
     ids=["plain", "batch_norm", "maxout", "prelu", "no_hidden"],
 )
 @pytest.mark.parametrize("Estimator", [NeuralClassifier, NeuralRegressor])
