@@ -193,7 +193,7 @@ def _activate(h, a, layer, key, train):
 
 
 def apply(params, state, X, net, *, train=False, key=None, weight=None,
-          bn_momentum=BN_MOMENTUM):  # fmt: skip
+          bn_momentum=BN_MOMENTUM, first_layer_done=False):  # fmt: skip
     """Output pre-activation, and the updated state.
 
     Parameters
@@ -217,6 +217,15 @@ def apply(params, state, X, net, *, train=False, key=None, weight=None,
     bn_momentum : float
         Weight of the old running statistics in their update (0 returns the
         batch's own statistics).
+    first_layer_done : bool, default=False
+        ``X`` is the first layer's affine map of the inputs,
+        ``inputs @ params[0]["W"] + params[0]["b"]``, computed by the caller
+        (prediction on sparse input computes it on the host, see
+        :mod:`skneural._sparse`); the network starts after it (batch
+        normalisation and activation of the first hidden layer, or the
+        output itself when there is no hidden layer), and ``params[0]`` needs
+        no ``"W"``. Input noise and input dropout act on the inputs, before
+        the product, so training mode with either is refused.
 
     Returns
     -------
@@ -228,6 +237,11 @@ def apply(params, state, X, net, *, train=False, key=None, weight=None,
         if train and net.stochastic
         else [None] * (2 * net.n_hidden + 2)
     )
+    if first_layer_done and train and (net.input_noise > 0 or net.input_dropout > 0):
+        raise ValueError(
+            "Input noise and input dropout act on the inputs: they cannot be "
+            "applied after the first layer's product (first_layer_done=True)."
+        )
     h = X
     if train and net.input_noise > 0:
         h = h + net.input_noise * jax.random.normal(keys[-1], h.shape, h.dtype)
@@ -240,7 +254,8 @@ def apply(params, state, X, net, *, train=False, key=None, weight=None,
     for i, (layer, layer_state, a) in enumerate(
         zip(params[:-1], state, net.activations, strict=True)
     ):
-        h = h @ layer["W"] + layer["b"]
+        if not (first_layer_done and i == 0):
+            h = h @ layer["W"] + layer["b"]
         if net.batch_norm:
             if train:
                 w = jnp.ones(h.shape[0], h.dtype) if weight is None else weight
@@ -262,6 +277,8 @@ def apply(params, state, X, net, *, train=False, key=None, weight=None,
         rate = net.dropout[i] if net.dropout else 0.0
         if train and rate > 0:
             h = _dropout(h, rate, keys[2 * i + 1])
+    if first_layer_done and net.n_hidden == 0:  # the output layer was the first
+        return h, new_state
     z = h @ params[-1]["W"] + params[-1]["b"]
     return z, new_state
 

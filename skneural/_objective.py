@@ -109,13 +109,18 @@ def objective(params, X, Y, w, alpha, *, activation, loss, **kwargs):
 value_and_grad = jax.value_and_grad(objective)
 
 
-@program(static_argnames=("activation", "out_activation"))
-def predict_output(params, X, *, activation, out_activation, state=None):
-    """Network output after the output activation (inference mode, compiled)."""
+@program(static_argnames=("activation", "out_activation", "first_layer_done"))
+def predict_output(params, X, *, activation, out_activation, state=None,
+                   first_layer_done=False):  # fmt: skip
+    """Network output after the output activation (inference mode, compiled).
+
+    With ``first_layer_done``, ``X`` is the first layer's affine map of the
+    inputs, already computed (see :func:`skneural._network.apply`).
+    """
     net = as_net(activation, len(params) - 1)
     if state is None:
         state = [{} for _ in params[:-1]]
-    z = apply(params, state, X, net)[0]
+    z = apply(params, state, X, net, first_layer_done=first_layer_done)[0]
     return OUTPUT_ACTIVATIONS[out_activation](z)
 
 

@@ -25,7 +25,15 @@ Where each path uses it:
   epoch takes one per step;
 * whole-batch solvers: the objective, its gradient and Hessian-vector
   products see all rows as one :class:`SparseRows`;
-* prediction and validation: rows in chunks (:func:`chunk`).
+* validation during training: rows in chunks (:func:`chunk`);
+* prediction, which needs no gradient: the first layer's affine map
+  ``X @ W + b`` by scipy's sparse product on the host
+  (:func:`first_layer`), in chunks of rows whose result stays bounded
+  (:func:`first_layer_rows`); the compiled program computes the rest of the
+  network from these dense pre-activations. In inference mode nothing acts on
+  the input before that product (input noise and input dropout are training
+  only; batch normalisation, PReLU and maxout act on the affine map), so the
+  result is the device path's.
 
 Input dropout applies to the stored entries (a zero input stays zero
 whether dropped or not, so this is dropout of the whole input); Gaussian input
@@ -143,6 +151,60 @@ def chunk(X, n_rows, dtype, nnz=None):
     cols[:stored] = X.indices
     values[:stored] = X.data
     return SparseRows(rows, cols, values, (n_rows, X.shape[1]))
+
+
+#: Bound on the bytes of the host's first-layer product for one chunk of
+#: prediction rows (rows x first-layer width, see :func:`first_layer_rows`).
+FIRST_LAYER_BYTES = 2**26
+
+
+def first_layer_rows(width, dtype, max_rows, min_rows=1):
+    """Rows per prediction chunk on sparse input: ``max_rows``, or the largest
+    power of two (at least ``min_rows``) whose first-layer product, ``rows x
+    width`` entries of ``dtype``, fits in :data:`FIRST_LAYER_BYTES`."""
+    fit = FIRST_LAYER_BYTES // max(1, int(width) * np.dtype(dtype).itemsize)
+    if fit >= max_rows:
+        return int(max_rows)
+    return max(int(min_rows), 1 << max(0, int(fit).bit_length() - 1))
+
+
+def first_layer(X, W, b, n_rows, dtype):
+    """The first layer's affine map ``X @ W + b`` of sparse rows, on the host.
+
+    Computed by scipy's sparse-dense product in ``dtype`` (``X``'s entries,
+    ``W`` and ``b`` cast to it), without densifying ``X``.
+
+    Parameters
+    ----------
+    X : scipy sparse matrix of shape (n, n_features)
+        The rows (CSR, CSC or COO; any float dtype).
+    W : array of shape (n_features, width)
+        The first layer's weights.
+    b : array of shape (width,)
+        The first layer's biases.
+    n_rows : int
+        Rows of the result (``>= n``): the extra rows are those of empty
+        inputs, ``b``.
+    dtype : numpy dtype
+        The computation's float dtype.
+
+    Returns
+    -------
+    ndarray of shape (n_rows, width) and dtype ``dtype``
+    """
+    dtype = np.dtype(dtype)
+    X = sp.csr_matrix(X)
+    n = X.shape[0]
+    # Empty rows appended by extending indptr: no copy of the entries.
+    empty = np.full(n_rows - n, X.indptr[-1], X.indptr.dtype)
+    indptr = np.concatenate([X.indptr, empty])
+    X = sp.csr_matrix((X.data.astype(dtype, copy=False), X.indices, indptr),
+                      shape=(n_rows, X.shape[1]))  # fmt: skip
+    W = np.asarray(W, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # as on the device
+        H = np.asarray(X @ W)
+        H += np.asarray(b, dtype=dtype)
+    return H
 
 
 def training_matrix(X, n_rows, dtype):

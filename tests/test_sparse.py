@@ -16,8 +16,15 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from skneural import NeuralClassifier, NeuralRegressor, _predict, _sparse
-from skneural._objective import Problem, objective, shapes_of
+from skneural import NeuralClassifier, NeuralRegressor, _network, _predict, _sparse
+from skneural._devices import to_device
+from skneural._objective import (
+    Problem,
+    objective,
+    precision,
+    predict_output,
+    shapes_of,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -205,6 +212,113 @@ def test_prediction_in_chunks(monkeypatch):
     np.testing.assert_allclose(model.predict_proba(X), whole, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(model.predict_proba(sp.csc_matrix(X)), whole,
                                rtol=1e-6, atol=1e-7)  # fmt: skip
+
+
+# ------------------------------------- prediction: first layer on the host
+def test_first_layer_on_the_host_equals_dense():
+    X, _ = _sparse_problem(n=30, d=17, density=0.2, dtype=np.float32)
+    rng = np.random.RandomState(0)
+    W, b = rng.randn(17, 5), rng.randn(5)
+    for container in CONTAINERS.values():
+        H = _sparse.first_layer(container(X), W, b, 32, np.float64)  # 2 empty rows
+        assert H.dtype == np.float64 and H.shape == (32, 5)
+        np.testing.assert_allclose(H[:30], X.toarray().astype(np.float64) @ W + b,
+                                   rtol=1e-12)  # fmt: skip
+        np.testing.assert_array_equal(H[30:], np.tile(b, (2, 1)))
+    H = _sparse.first_layer(X.astype(np.float64), W, b, 30, np.float32)
+    assert H.dtype == np.float32
+    np.testing.assert_allclose(H, X.toarray() @ W.astype(np.float32) + b, rtol=1e-5)
+
+
+def test_first_layer_rows_bound_the_host_product():
+    assert _sparse.first_layer_rows(64, np.float32, 2**16, 32) == 2**16
+    rows = _sparse.first_layer_rows(2**14, np.float64, 2**16, 32)
+    assert rows & (rows - 1) == 0  # a power of two: programs are shared
+    assert rows * 2**14 * 8 <= _sparse.FIRST_LAYER_BYTES
+    assert _sparse.first_layer_rows(2**30, np.float64, 2**16, 32) == 32
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"batch_norm": True}, {"activation": "maxout"}, {"activation": "prelu"},
+     {"hidden_layer_sizes": ()}],
+    ids=["plain", "batch_norm", "maxout", "prelu", "no_hidden"],
+)
+@pytest.mark.parametrize("Estimator", [NeuralClassifier, NeuralRegressor])
+def test_prediction_first_layer_on_the_host(Estimator, options, dtype):
+    """Prediction on sparse input computes the first layer with scipy on the
+    host and the rest on the device: the same output as dense input and as
+    the sparse product on the device, for every container and float dtype."""
+    X, y = _sparse_problem(n=70, d=12, density=0.25)
+    if Estimator is NeuralRegressor:
+        y = np.c_[np.asarray(X.sum(axis=1)).ravel(), y]
+    kw = {"hidden_layer_sizes": (6, 4), "max_iter": 4, "random_state": 0,
+          "dtype": dtype, **options}  # fmt: skip
+    model = Estimator(**kw).fit(X, y)
+    if options.get("batch_norm"):  # running statistics away from (0, 1)
+        assert not np.allclose(model.layer_state_[0]["mean"], 0)
+    rtol, atol = (1e-5, 1e-6) if dtype == "float32" else (1e-12, 1e-14)
+    dense = model._output(X.toarray())
+    with precision(dtype):  # the sparse product on the device
+        device = predict_output(
+            to_device(model._params(), dtype),
+            _sparse.chunk(X, 128, dtype).to_device(dtype),
+            activation=model._fitted_spec(), out_activation=model._out_activation(),
+            state=to_device(model._net_state(), dtype),
+        )[:70]  # fmt: skip
+    np.testing.assert_allclose(np.asarray(device), dense, rtol=rtol, atol=atol)
+    for container in CONTAINERS.values():
+        for X_dtype in (np.float32, np.float64):
+            Xs = container(X.astype(X_dtype))
+            out = model._output(Xs)
+            assert out.dtype == X_dtype
+            np.testing.assert_allclose(out, model._output(Xs.toarray()), rtol=rtol,
+                                       atol=atol)  # fmt: skip
+    predict = model.predict_proba if Estimator is NeuralClassifier else model.predict
+    np.testing.assert_allclose(predict(X), predict(X.toarray()), rtol=rtol, atol=atol)
+
+
+def test_prediction_uses_the_host_product_in_bounded_chunks(monkeypatch):
+    """Prediction on sparse input goes through the host product (not the
+    padded coordinates), in chunks of rows whose product stays below
+    FIRST_LAYER_BYTES, with the same result."""
+    X, y = _sparse_problem(n=300)
+    model = NeuralClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    model.fit(X, y)
+    whole = model.predict_proba(X.toarray())
+    calls = []
+    original = _sparse.first_layer
+
+    def spy(X, W, b, n_rows, dtype):
+        calls.append(n_rows * W.shape[1] * np.dtype(dtype).itemsize)
+        return original(X, W, b, n_rows, dtype)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("prediction built padded coordinates")
+
+    monkeypatch.setattr(_sparse, "first_layer", spy)
+    monkeypatch.setattr(_sparse, "chunk", refuse)
+    np.testing.assert_allclose(model.predict_proba(X), whole, rtol=1e-6, atol=1e-7)
+    assert len(calls) == 1
+    bound = 64 * 8 * np.dtype(model._predict_dtype()).itemsize  # 64 rows
+    monkeypatch.setattr(_sparse, "FIRST_LAYER_BYTES", bound)
+    calls.clear()
+    np.testing.assert_allclose(model.predict_proba(sp.coo_matrix(X)), whole,
+                               rtol=1e-6, atol=1e-7)  # fmt: skip
+    assert len(calls) == 5 and max(calls) <= bound
+
+
+def test_apply_after_the_first_layer_refuses_input_noise_in_training():
+    params, state = _network.init(np.random.RandomState(0), [3, 4, 2], "relu",
+                                  np.float32)  # fmt: skip
+    net = _network.Net(("relu",), (0.0,), input_dropout=0.5)
+    h = np.ones((2, 4), np.float32)
+    with pytest.raises(ValueError, match="first layer"):
+        _network.apply(params, state, h, net, train=True, key=jax.random.key(0),
+                       first_layer_done=True)  # fmt: skip
+    z = _network.apply(params, state, h, net, first_layer_done=True)[0]  # inference
+    assert z.shape == (2, 2)
 
 
 # ------------------------------------------------- input dropout and noise
