@@ -71,6 +71,7 @@ from .solvers import (
     StepwiseSolver,
     WholeBatchResult,
     WholeBatchSolver,
+    named_solver,
 )
 from .solvers._base import portable_state
 
@@ -340,20 +341,7 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
         """The solver as an object: named solvers take the MLP-style params."""
         solver = self.solver
         if isinstance(solver, str):
-            if solver == "sgd":
-                return SOLVERS["sgd"](
-                    learning_rate=self.learning_rate_init,
-                    momentum=self.momentum,
-                    nesterov=self.nesterovs_momentum,
-                )
-            if solver == "adam":
-                return SOLVERS["adam"](
-                    learning_rate=self.learning_rate_init,
-                    beta_1=self.beta_1,
-                    beta_2=self.beta_2,
-                    epsilon=self.epsilon,
-                )
-            return SOLVERS[solver]()
+            return named_solver(solver, vars(self))
         if isinstance(solver, optax.GradientTransformation):
             return OptaxSolver(solver)
         return solver
@@ -427,6 +415,7 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
                 "solver must be a name, a StepwiseSolver, a WholeBatchSolver or an "
                 f"optax.GradientTransformation; got {type(solver).__name__}."
             )
+        solver._validate_params()
         if isinstance(solver, StepwiseSolver):
             check_hyperparams(solver.optax_transformation()[1], dtype)
         if first_pass:
@@ -603,11 +592,10 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
         )
 
     def _regularization(self, dtype):
-        """Traced penalty strengths (and the clipping threshold)."""
-        clip = np.inf if self.clip_norm is None else self.clip_norm
+        """Traced penalty strengths."""
         scale = getattr(self, "_weight_scale", 1.0)  # see _prepare
         values = dict(alpha=self.alpha * scale, l1=self.l1 * scale,
-                      entropy=self._entropy_reg, clip_norm=clip)  # fmt: skip
+                      entropy=self._entropy_reg)  # fmt: skip
         return _devices.to_device(values, dtype)
 
     _entropy_reg = 0.0

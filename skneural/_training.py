@@ -213,7 +213,8 @@ class StepwiseRun:
         self.n_rows = n_rows = self.padded_batches * self.padded_batch
 
         self.solver = solver
-        tx, hyper = solver.optax_transformation()
+        # The estimator's clip_norm is a link of the transformation.
+        tx, hyper = solver.optax_transformation(clip_norm=est.clip_norm)
         self.lr_schedule = (
             est.learning_rate
             if solver.uses_lr_schedule and "learning_rate" in hyper
@@ -251,6 +252,10 @@ class StepwiseRun:
             ))  # fmt: skip
             saved = getattr(est, "_optimizer_state", None) if incremental else None
             self.opt_state = _restore_state(fresh, saved)
+            if est.clip_norm is not None:  # as set now, not the saved value
+                self.opt_state = self.opt_state._replace(hyperparams={
+                    **self.opt_state.hyperparams,
+                    "clip_norm": fresh.hyperparams["clip_norm"]})  # fmt: skip
         self.lr = (
             float(self.opt_state.hyperparams["learning_rate"])
             if self.lr_schedule != "constant"

@@ -20,17 +20,27 @@ drawn from the estimator's ``random_state`` exactly as scikit-learn draws it.
 """
 
 from functools import partial
+from numbers import Real
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._devices import to_device
 from .._program_cache import program
 from .._objective import objective_and_state
 from .._sparse import SparseRows
-from ._base import StepwiseSolver
+from ._base import CLIP_NORM, StepwiseSolver
+
+# Constraints shared by the solvers' parameters.
+POSITIVE = [Interval(Real, 0, None, closed="neither")]
+NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
+#: Momentum coefficients and decay rates that may reach 1.
+UNIT = [Interval(Real, 0, 1, closed="both")]
+#: Decay rates below 1 (Adam's betas, as scikit-learn's beta_1 and beta_2).
+BELOW_ONE = [Interval(Real, 0, 1, closed="left")]
 
 
 class SGD(StepwiseSolver):
@@ -63,6 +73,18 @@ class SGD(StepwiseSolver):
     """
 
     uses_lr_schedule = True
+    _static_params = {"nesterov": bool}
+    _estimator_params = {
+        "learning_rate": "learning_rate_init",
+        "momentum": "momentum",
+        "nesterov": "nesterovs_momentum",
+    }
+    _parameter_constraints = {
+        "learning_rate": POSITIVE,
+        "momentum": UNIT,
+        "nesterov": ["boolean"],
+        "clip_norm": CLIP_NORM,
+    }
 
     def __init__(
         self, learning_rate=0.001, momentum=0.9, nesterov=True, clip_norm=None
@@ -75,12 +97,6 @@ class SGD(StepwiseSolver):
     @staticmethod
     def _factory(learning_rate, momentum, nesterov):
         return sgd_velocity(learning_rate, momentum, nesterov)
-
-    def _hyperparams(self):
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum}
-
-    def _static(self):
-        return {"nesterov": bool(self.nesterov)}
 
 
 class SGDVelocityState(NamedTuple):
@@ -135,6 +151,11 @@ class _HeavyBall(StepwiseSolver):
     """Momentum methods through ``optax.sgd``; ``_nesterov`` picks the rule."""
 
     _nesterov = False
+    _parameter_constraints = {
+        "learning_rate": POSITIVE,
+        "momentum": UNIT,
+        "clip_norm": CLIP_NORM,
+    }
 
     def __init__(self, learning_rate=0.01, momentum=0.9, clip_norm=None):
         self.learning_rate = learning_rate
@@ -144,9 +165,6 @@ class _HeavyBall(StepwiseSolver):
     @classmethod
     def _factory(cls, learning_rate, momentum):
         return optax.sgd(learning_rate, momentum=momentum, nesterov=cls._nesterov)
-
-    def _hyperparams(self):
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum}
 
 
 class Momentum(_HeavyBall):
@@ -219,6 +237,15 @@ class AdaGrad(StepwiseSolver):
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
 
+    # It fills the initial state, which is built once per structure.
+    _static_params = {"initial_accumulator_value": float}
+    _parameter_constraints = {
+        "learning_rate": POSITIVE,
+        "initial_accumulator_value": NON_NEGATIVE,
+        "epsilon": NON_NEGATIVE,
+        "clip_norm": CLIP_NORM,
+    }
+
     def __init__(
         self, learning_rate=0.01, initial_accumulator_value=0.0, epsilon=1e-7,
         clip_norm=None,
@@ -235,13 +262,6 @@ class AdaGrad(StepwiseSolver):
             initial_accumulator_value=initial_accumulator_value,
             eps=epsilon,
         )
-
-    def _hyperparams(self):
-        return {"learning_rate": self.learning_rate, "epsilon": self.epsilon}
-
-    def _static(self):
-        # It fills the initial state, which is built once per structure.
-        return {"initial_accumulator_value": float(self.initial_accumulator_value)}
 
 
 class ScaleByAdaDeltaState(NamedTuple):
@@ -320,6 +340,14 @@ class AdaDelta(StepwiseSolver):
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
 
+    _parameter_constraints = {
+        "learning_rate": POSITIVE,
+        "rho": UNIT,
+        "rho_step": [*UNIT, None],
+        "epsilon": NON_NEGATIVE,
+        "clip_norm": CLIP_NORM,
+    }
+
     def __init__(
         self, learning_rate=1.0, rho=0.95, rho_step=None, epsilon=1e-6, clip_norm=None
     ):
@@ -337,13 +365,11 @@ class AdaDelta(StepwiseSolver):
         )
 
     def _hyperparams(self):
-        rho_step = self.rho if self.rho_step is None else self.rho_step
-        return {
-            "learning_rate": self.learning_rate,
-            "rho": self.rho,
-            "rho_step": rho_step,
-            "epsilon": self.epsilon,
-        }
+        # rho_step=None is rho's value, traced like the others.
+        hyper = super()._hyperparams()
+        if hyper["rho_step"] is None:
+            hyper["rho_step"] = hyper["rho"]
+        return hyper
 
 
 class RMSProp(StepwiseSolver):
@@ -366,6 +392,13 @@ class RMSProp(StepwiseSolver):
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
 
+    _parameter_constraints = {
+        "learning_rate": POSITIVE,
+        "rho": UNIT,
+        "epsilon": NON_NEGATIVE,
+        "clip_norm": CLIP_NORM,
+    }
+
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-8, clip_norm=None):
         self.learning_rate = learning_rate
         self.rho = rho
@@ -375,13 +408,6 @@ class RMSProp(StepwiseSolver):
     @staticmethod
     def _factory(learning_rate, rho, epsilon):
         return optax.rmsprop(learning_rate, decay=rho, eps=epsilon, eps_in_sqrt=True)
-
-    def _hyperparams(self):
-        return {
-            "learning_rate": self.learning_rate,
-            "rho": self.rho,
-            "epsilon": self.epsilon,
-        }
 
 
 class ScaleByAdamEfficientState(NamedTuple):
@@ -439,19 +465,26 @@ def adam_efficient(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0):
     return optax.GradientTransformation(init_fn, update_fn)
 
 
-def _set_adam_args(solver, learning_rate, beta_1, beta_2, epsilon, epsilon_root,
-                   clip_norm):  # fmt: skip
-    """Store the constructor arguments shared by the Adam family."""
-    solver.learning_rate = learning_rate
-    solver.beta_1 = beta_1
-    solver.beta_2 = beta_2
-    solver.epsilon = epsilon
-    solver.epsilon_root = epsilon_root
-    solver.clip_norm = clip_norm
-
-
 #: The forms of :class:`Adam`.
 ADAM_FORMS = ("efficient", "algorithm1")
+
+
+def _adam_form(form):
+    """``form`` checked (the static argument of :class:`Adam`)."""
+    if form not in ADAM_FORMS:
+        raise ValueError(f"form must be one of {sorted(ADAM_FORMS)}, got {form!r}.")
+    return form
+
+
+#: Constraints of the arguments the Adam family shares.
+_ADAM_CONSTRAINTS = {
+    "learning_rate": POSITIVE,
+    "beta_1": BELOW_ONE,
+    "beta_2": BELOW_ONE,
+    "epsilon": NON_NEGATIVE,
+    "epsilon_root": NON_NEGATIVE,
+    "clip_norm": CLIP_NORM,
+}
 
 
 class Adam(StepwiseSolver):
@@ -502,12 +535,25 @@ class Adam(StepwiseSolver):
     optimization. ICLR (arXiv:1412.6980).
     """
 
+    _static_params = {"form": _adam_form}
+    _estimator_params = {
+        "learning_rate": "learning_rate_init",
+        "beta_1": "beta_1",
+        "beta_2": "beta_2",
+        "epsilon": "epsilon",
+    }
+    _parameter_constraints = {**_ADAM_CONSTRAINTS, "form": [StrOptions(set(ADAM_FORMS))]}
+
     def __init__(
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
         epsilon_root=0.0, clip_norm=None, form="efficient",
     ):  # fmt: skip
-        _set_adam_args(self, learning_rate, beta_1, beta_2, epsilon, epsilon_root,
-                       clip_norm)  # fmt: skip
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.epsilon_root = epsilon_root
+        self.clip_norm = clip_norm
         self.form = form
 
     @staticmethod
@@ -519,22 +565,6 @@ class Adam(StepwiseSolver):
         return optax.adam(
             learning_rate, b1=beta_1, b2=beta_2, eps=epsilon, eps_root=epsilon_root
         )
-
-    def _hyperparams(self):
-        return {
-            "learning_rate": self.learning_rate,
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-            "epsilon_root": self.epsilon_root,
-        }
-
-    def _static(self):
-        if self.form not in ADAM_FORMS:
-            raise ValueError(
-                f"form must be one of {sorted(ADAM_FORMS)}, got {self.form!r}."
-            )
-        return {"form": self.form}
 
 
 class AdamW(Adam):
@@ -563,13 +593,22 @@ class AdamW(Adam):
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
 
+    # Its own defaults when named (solver='adamw'), with no form.
+    _static_params = {}
+    _estimator_params = {}
+    _parameter_constraints = {**_ADAM_CONSTRAINTS, "weight_decay": NON_NEGATIVE}
+
     def __init__(
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
         epsilon_root=0.0, weight_decay=0.01, clip_norm=None,
     ):  # fmt: skip
-        _set_adam_args(self, learning_rate, beta_1, beta_2, epsilon, epsilon_root,
-                       clip_norm)  # fmt: skip
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.epsilon_root = epsilon_root
         self.weight_decay = weight_decay
+        self.clip_norm = clip_norm
 
     @staticmethod
     def _factory(learning_rate, beta_1, beta_2, epsilon, epsilon_root, weight_decay):
@@ -581,12 +620,6 @@ class AdamW(Adam):
             eps_root=epsilon_root,
             weight_decay=weight_decay,
         )
-
-    def _hyperparams(self):
-        return {**super()._hyperparams(), "weight_decay": self.weight_decay}
-
-    def _static(self):
-        return {}
 
 
 class NAdam(Adam):
@@ -611,15 +644,21 @@ class NAdam(Adam):
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
 
+    # Its own defaults when named (solver='nadam'), with no form.
+    _static_params = {}
+    _estimator_params = {}
+    _parameter_constraints = _ADAM_CONSTRAINTS
+
     def __init__(
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
         epsilon_root=0.0, clip_norm=None,
     ):  # fmt: skip
-        _set_adam_args(self, learning_rate, beta_1, beta_2, epsilon, epsilon_root,
-                       clip_norm)  # fmt: skip
-
-    def _static(self):
-        return {}
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.epsilon_root = epsilon_root
+        self.clip_norm = clip_norm
 
     @staticmethod
     def _factory(learning_rate, beta_1, beta_2, epsilon, epsilon_root):
@@ -662,13 +701,6 @@ def _layer_norms(grads):
     )
 
 
-def _clip(grads, clip_norm):
-    """``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm`` (inf: no-op)."""
-    norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grads)))
-    scale = jnp.minimum(1.0, clip_norm / jnp.maximum(norm, 1e-30))
-    return jax.tree_util.tree_map(lambda g: g * scale, grads)
-
-
 def _step_fn(seed, X, Y, w, mask, reg, first_step, *, tx, net, loss, sharding):
     """One minibatch step: ``(params, opt_state, state), (i, idx)`` -> the new
     triple, the batch's objective times its real rows, its gradient norms and
@@ -698,7 +730,6 @@ def _step_fn(seed, X, Y, w, mask, reg, first_step, *, tx, net, loss, sharding):
             l1=reg["l1"], entropy=reg["entropy"],
         )  # fmt: skip
         norms = _layer_norms(grads)
-        grads = _clip(grads, reg["clip_norm"])
         updates, new_opt_state = tx.update(grads, opt_state, params)
         new = (optax.apply_updates(params, updates), new_opt_state, new_state)
         return new, value, norms, jnp.sum(mask[idx])
@@ -778,8 +809,9 @@ def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_s
         in training order (arrays of shape (n_batches, nnz), from
         :func:`skneural._sparse.epoch_batches`).
     reg : dict of scalars
-        ``alpha``, ``l1``, ``entropy`` and ``clip_norm`` (``inf``: no
-        clipping), traced.
+        ``alpha``, ``l1`` and ``entropy``, traced. Gradient clipping is a
+        link of ``tx`` (see
+        :meth:`~skneural.solvers.StepwiseSolver.optax_transformation`).
     first_step : int scalar
         Index of the first minibatch in the epoch (when an epoch is run in
         chunks of minibatches, each chunk's data streamed from the host): the
