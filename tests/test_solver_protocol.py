@@ -132,7 +132,8 @@ def test_estimator_clip_norm_clips_optax_solvers(iris, solver):
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = NeuralClassifier(solver=optax.sgd(1e-30), **common).fit(X, y)
         moved = NeuralClassifier(solver=solver, clip_norm=0.01, **common).fit(X, y)
-    assert _step_norm(_weights(start), _weights(moved)) == pytest.approx(0.5 * 0.01, rel=1e-8)
+    step = _step_norm(_weights(start), _weights(moved))
+    assert step == pytest.approx(0.5 * 0.01, rel=1e-8)
 
 
 def test_raw_transformation_without_clipping_is_used_as_it_is():
@@ -174,4 +175,5 @@ def test_named_solvers_take_the_estimator_parameters_their_class_lists():
             # Their own defaults (learning_rate_init does not apply to them).
             assert named_solver(name, params).get_params() == cls().get_params()
         est = NeuralClassifier(solver=name, **params)
-        assert est._solver_object().get_params() == named_solver(name, params).get_params()
+        expected = named_solver(name, params).get_params()
+        assert est._solver_object().get_params() == expected

@@ -542,7 +542,10 @@ class Adam(StepwiseSolver):
         "beta_2": "beta_2",
         "epsilon": "epsilon",
     }
-    _parameter_constraints = {**_ADAM_CONSTRAINTS, "form": [StrOptions(set(ADAM_FORMS))]}
+    _parameter_constraints = {
+        **_ADAM_CONSTRAINTS,
+        "form": [StrOptions(set(ADAM_FORMS))],
+    }
 
     def __init__(
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
