@@ -42,7 +42,14 @@ from ._progress import CallbackSupportMixin, FitReporter
 from ._state import unchanged_on_error
 from ._stopping import GradientWarning
 from ._whole_batch import train_whole_batch
-from .solvers import SOLVERS, OptaxSolver, Solver, StepwiseSolver, WholeBatchSolver
+from .solvers import (
+    SOLVERS,
+    OptaxSolver,
+    Solver,
+    StepwiseSolver,
+    WholeBatchSolver,
+    named_solver,
+)
 from .solvers._base import portable_state
 
 __all__ = ["BaseNeural", "GradientWarning"]
@@ -191,20 +198,7 @@ class BaseNeural(FittedStateMixin, SklearnConversionMixin, CallbackSupportMixin,
         """The solver as an object: named solvers take the MLP-style params."""
         solver = self.solver
         if isinstance(solver, str):
-            if solver == "sgd":
-                return SOLVERS["sgd"](
-                    learning_rate=self.learning_rate_init,
-                    momentum=self.momentum,
-                    nesterov=self.nesterovs_momentum,
-                )
-            if solver == "adam":
-                return SOLVERS["adam"](
-                    learning_rate=self.learning_rate_init,
-                    beta_1=self.beta_1,
-                    beta_2=self.beta_2,
-                    epsilon=self.epsilon,
-                )
-            return SOLVERS[solver]()
+            return named_solver(solver, vars(self))
         if isinstance(solver, optax.GradientTransformation):
             return OptaxSolver(solver)
         return solver
@@ -267,19 +261,16 @@ class BaseNeural(FittedStateMixin, SklearnConversionMixin, CallbackSupportMixin,
         rng = check_random_state(self.random_state)
         if not first_pass:
             self._check_same_structure(layer_units, dtype)
-        if self.clip_norm is not None and getattr(solver, "clip_norm", None) is not None:
-            raise ValueError(
-                f"clip_norm is set both on the estimator ({self.clip_norm}) and on "
-                f"its solver ({solver.clip_norm}); both clip the same gradient. Set "
-                "one of them."
-            )
         if not isinstance(solver, (StepwiseSolver, WholeBatchSolver)):
             raise TypeError(
                 "solver must be a name, a StepwiseSolver, a WholeBatchSolver or an "
                 f"optax.GradientTransformation; got {type(solver).__name__}."
             )
+        solver._validate_params()
         if isinstance(solver, StepwiseSolver):
-            check_hyperparams(solver.optax_transformation()[1], dtype)
+            # (raises if clip_norm is set both here and on the solver)
+            tx_hyper = solver.optax_transformation(clip_norm=self.clip_norm)[1]
+            check_hyperparams(tx_hyper, dtype)
         if first_pass:
             self._initialize(y, layer_units, rng, dtype, X.dtype)
         self._fit_dtype = dtype.name  # the precision prediction computes in
@@ -354,7 +345,7 @@ class BaseNeural(FittedStateMixin, SklearnConversionMixin, CallbackSupportMixin,
             X, Y, sample_weight,
             labels=self._decode_targets(y) if self.early_stopping else None,
             stratify=y if self._is_classifier and y.shape[1] == 1 else None,
-            solver=solver, net=self._layer_activations,
+            solver=solver, clip_norm=self.clip_norm, net=self._layer_activations,
             loss=self._loss_name, out_activation=self.out_activation_, dtype=dtype,
             rng=rng, params=self._params(), net_state=self.layer_state_,
             opt_leaves=getattr(self, "_optimizer_state", None) if incremental else None,
@@ -452,11 +443,10 @@ class BaseNeural(FittedStateMixin, SklearnConversionMixin, CallbackSupportMixin,
         return self._net(n_hidden)
 
     def _regularization(self, dtype):
-        """Traced penalty strengths (and the clipping threshold)."""
-        clip = np.inf if self.clip_norm is None else self.clip_norm
+        """Traced penalty strengths."""
         scale = getattr(self, "_weight_scale", 1.0)  # see _prepare
         values = dict(alpha=self.alpha * scale, l1=self.l1 * scale,
-                      entropy=self._entropy_reg, clip_norm=clip)  # fmt: skip
+                      entropy=self._entropy_reg)  # fmt: skip
         return _devices.to_device(values, dtype)
 
     _entropy_reg = 0.0

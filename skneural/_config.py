@@ -183,8 +183,8 @@ def _validation_split(X, Y, labels, sample_weight, *, rng, fraction, stratify, d
     return X, Y, sample_weight, validation
 
 
-def stepwise_config(X, Y, sample_weight, *, labels, stratify, solver, net, loss,
-                    out_activation, dtype, rng, params, net_state, opt_leaves, reg,
+def stepwise_config(X, Y, sample_weight, *, labels, stratify, solver, clip_norm, net,
+                    loss, out_activation, dtype, rng, params, net_state, opt_leaves, reg,
                     history, device, batch_size, shuffle, early_stopping,
                     validation_fraction, score, learning_rate, power_t, tol,
                     n_iter_no_change, max_iter, incremental):  # fmt: skip
@@ -226,7 +226,8 @@ def stepwise_config(X, Y, sample_weight, *, labels, stratify, solver, net, loss,
     padded_batches, padded_batch = padded_shape(n_batches, batch_size, net.stochastic)
     n_rows = padded_batches * padded_batch
 
-    tx, hyper = solver.optax_transformation()
+    # The estimator's clip_norm is a link of the transformation.
+    tx, hyper = solver.optax_transformation(clip_norm=clip_norm)
     schedule = learning_rate if solver.uses_lr_schedule and "learning_rate" in hyper \
         else "constant"  # fmt: skip
     mask = np.zeros(n_rows, dtype=dtype)
@@ -252,6 +253,9 @@ def stepwise_config(X, Y, sample_weight, *, labels, stratify, solver, net, loss,
             init_state(_devices.to_device(params, dtype), tx=tx), hyper, dtype
         ))  # fmt: skip
         opt_state = restore_state(fresh, opt_leaves)
+        if "clip_norm" in hyper:  # the threshold set now, not the saved one
+            opt_state = opt_state._replace(hyperparams={
+                **opt_state.hyperparams, "clip_norm": fresh.hyperparams["clip_norm"]})  # fmt: skip
     return StepwiseConfig(
         net=net, loss=loss, out_activation=out_activation, dtype=dtype, tx=tx,
         devices=devices, data=data, sparse_X=sparse_X, batch_nnz=batch_nnz,

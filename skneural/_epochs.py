@@ -58,13 +58,6 @@ def _layer_norms(grads):
     )
 
 
-def _clip(grads, clip_norm):
-    """``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm`` (inf: no-op)."""
-    norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree_util.tree_leaves(grads)))
-    scale = jnp.minimum(1.0, clip_norm / jnp.maximum(norm, 1e-30))
-    return jax.tree_util.tree_map(lambda g: g * scale, grads)
-
-
 def _step_fn(seed, X, Y, w, mask, reg, first_step, *, tx, net, loss, sharding):
     """One minibatch step: ``(params, opt_state, state), (i, idx)`` -> the new
     triple, the batch's objective times its real rows, its gradient norms and
@@ -94,7 +87,6 @@ def _step_fn(seed, X, Y, w, mask, reg, first_step, *, tx, net, loss, sharding):
             l1=reg["l1"], entropy=reg["entropy"],
         )  # fmt: skip
         norms = _layer_norms(grads)
-        grads = _clip(grads, reg["clip_norm"])
         updates, new_opt_state = tx.update(grads, opt_state, params)
         new = (optax.apply_updates(params, updates), new_opt_state, new_state)
         return new, value, norms, jnp.sum(mask[idx])
@@ -174,8 +166,9 @@ def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_s
         in training order (arrays of shape (n_batches, nnz), from
         :func:`skneural._sparse.epoch_batches`).
     reg : dict of scalars
-        ``alpha``, ``l1``, ``entropy`` and ``clip_norm`` (``inf``: no
-        clipping), traced.
+        ``alpha``, ``l1`` and ``entropy``, traced. Gradient clipping is a
+        link of ``tx`` (see
+        :meth:`~skneural.solvers.StepwiseSolver.optax_transformation`).
     first_step : int scalar
         Index of the first minibatch in the epoch (when an epoch is run in
         chunks of minibatches, each chunk's data streamed from the host): the

@@ -2,9 +2,10 @@
 
 ``solver`` takes a name from :data:`SOLVERS`, a solver object from this module,
 or any ``optax.GradientTransformation``. Names map to solver classes; the
-estimators build 'sgd' and 'adam' from their own MLP-style parameters
-(``learning_rate_init``, ``momentum``, ``beta_1``, ...) and every other name
-as the class with its default hyperparameters.
+estimators build a named solver with :func:`named_solver`: 'sgd' and 'adam'
+take the estimator's MLP-style parameters (``learning_rate_init``,
+``momentum``, ``beta_1``, ...) as their class declares, and every other name
+is the class with its default hyperparameters.
 
 Stepwise (minibatch) solvers: :class:`SGD`, :class:`Momentum`,
 :class:`Nesterov`, :class:`AdaGrad`, :class:`AdaDelta`, :class:`RMSProp`,
@@ -72,6 +73,38 @@ SOLVERS = {
     "least-squares": LeastSquares,
 }
 
+
+
+def named_solver(name, params):
+    """The solver named ``name`` in :data:`SOLVERS`, built from an estimator's
+    parameters.
+
+    A solver class lists in ``_estimator_params`` which of its constructor
+    arguments take which estimator parameter: :class:`SGD` takes
+    ``learning_rate <- learning_rate_init``, ``momentum <- momentum`` and
+    ``nesterov <- nesterovs_momentum``; :class:`Adam` takes
+    ``learning_rate <- learning_rate_init``, ``beta_1``, ``beta_2`` and
+    ``epsilon`` (scikit-learn's MLP parameters of its 'sgd' and 'adam'
+    solvers). The other arguments, and every argument of the other classes,
+    keep the class's defaults.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SOLVERS`.
+    params : dict
+        The estimator's parameters (``get_params(deep=False)``); only those
+        the class takes are read.
+
+    Returns
+    -------
+    solver : Solver
+    """
+    cls = SOLVERS[name]
+    mapping = getattr(cls, "_estimator_params", {})
+    return cls(**{own: params[theirs] for own, theirs in mapping.items()})
+
+
 __all__ = [
     "FTOL",
     "SOLVERS",
@@ -103,6 +136,7 @@ __all__ = [
     "WholeBatchSolver",
     "adam_efficient",
     "loss_converged",
+    "named_solver",
     "quickprop",
     "rprop",
     "scale_by_adadelta",

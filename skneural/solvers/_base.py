@@ -27,6 +27,7 @@ import numpy as np
 import optax
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval
 
 from .._program_cache import describe, forget
 from .._progress import active_reporter
@@ -38,31 +39,101 @@ from .._progress import active_reporter
 _TRANSFORMATIONS = OrderedDict()
 MAX_TRANSFORMATIONS = 64
 
+#: The constraint of every ``clip_norm``: a positive threshold, or None.
+CLIP_NORM = [Interval(Real, 0, None, closed="neither"), None]
+
 
 class Solver(BaseEstimator, ABC):
-    """Base class of every skneural solver."""
+    """Base class of every skneural solver.
+
+    ``_parameter_constraints`` (scikit-learn's constraints, from
+    :mod:`sklearn.utils._param_validation`) lists the valid values of the
+    constructor arguments; an estimator checks them when it fits with the
+    solver (:meth:`sklearn.base.BaseEstimator._validate_params`) and raises
+    :class:`~sklearn.utils._param_validation.InvalidParameterError` naming the
+    solver's parameter. Arguments without an entry are not checked.
+    """
+
+    _parameter_constraints: dict = {}
+
+
+def as_given(value):
+    """A structural argument used as it is given (see ``_static_params``)."""
+    return value
+
+
+def _cached(key, build, label=None):
+    """The transformation cached under ``key`` (built by ``build()`` if new;
+    ``key=None``: not cached), marked most recently used."""
+    tx = None if key is None else _TRANSFORMATIONS.get(key)
+    if tx is None:
+        tx = build()
+        if key is None:
+            return tx
+        _TRANSFORMATIONS[key] = tx
+        if label is not None:
+            describe(tx, label)
+        while len(_TRANSFORMATIONS) > MAX_TRANSFORMATIONS:
+            forget(_TRANSFORMATIONS.popitem(last=False)[1])
+    _TRANSFORMATIONS.move_to_end(key)
+    return tx
+
+
+def _clip_norm(solver, clip_norm):
+    """The one clipping threshold: the estimator's ``clip_norm`` or the
+    solver's own (None: no clipping)."""
+    own = getattr(solver, "clip_norm", None)
+    if clip_norm is not None and own is not None:
+        raise ValueError(
+            f"clip_norm is set both on the estimator ({clip_norm}) and on its "
+            f"solver ({own}); both clip the same gradient. Set one of them."
+        )
+    return own if clip_norm is None else clip_norm
+
+
+def _injected(factory, static, hyper, clip_norm):
+    """``optax.inject_hyperparams(factory)`` with its ``static`` and numeric
+    ``hyper`` arguments, preceded by the clipping link when ``clip_norm`` is
+    not None (then ``hyper`` gains ``clip_norm``, traced like the others)."""
+    if clip_norm is not None:
+        hyper["clip_norm"] = float(clip_norm)
+        factory = _with_clipping(factory)
+    return optax.inject_hyperparams(factory, static_args=tuple(static))(
+        **static, **hyper
+    )
 
 
 class StepwiseSolver(Solver):
     """Base class of minibatch solvers built on optax.
 
-    Subclasses implement :meth:`_factory` (a function of keyword arguments that
-    returns an ``optax.GradientTransformation``), :meth:`_hyperparams` (the
-    numeric arguments, which are traced, so changing them does not recompile)
-    and optionally :meth:`_static` (structural arguments, compile-time).
+    A subclass declares its hyperparameters once, as the arguments of
+    ``__init__`` (which only stores them, as scikit-learn's estimators do),
+    and implements :meth:`_factory`, a function that takes them by name and
+    returns an ``optax.GradientTransformation``. The arguments named in
+    ``_static_params`` are structural (compile-time; each maps to the
+    function that normalises or checks its value); every other argument but
+    ``clip_norm`` is numeric and traced (built with
+    ``optax.inject_hyperparams``), so changing it does not recompile.
+    ``_parameter_constraints`` gives the valid values of every argument.
 
-    A subclass that takes a ``clip_norm`` constructor argument gets gradient
-    clipping for free: when it is not None, the gradient ``g`` of every step is
-    replaced by ``g * clip_norm / ||g||`` where its global norm ``||g||``
-    exceeds ``clip_norm`` (``optax.clip_by_global_norm``), before the
-    algorithm sees it. ``clip_norm`` is traced like the other numeric
-    hyperparameters.
+    A ``clip_norm`` constructor argument is gradient clipping: when it is not
+    None, the gradient ``g`` of every step is replaced by
+    ``g * clip_norm / ||g||`` where its global norm ``||g||`` exceeds
+    ``clip_norm`` (``optax.clip_by_global_norm``), before the algorithm sees
+    it. The estimator's ``clip_norm`` is the same link (see
+    :meth:`optax_transformation`); ``clip_norm`` is traced like the other
+    numeric hyperparameters.
 
     The transformation's ``init`` runs with the hyperparameters of the first
     instance built for a given structure (the transformation is cached), so a
     subclass must not let its *initial state* depend on a numeric
     hyperparameter; make such an argument static instead, or set the state up
     in the first ``update``.
+
+    ``_estimator_params`` maps constructor arguments to the estimator's
+    MLP-style parameters they take when the solver is given by its name
+    (:func:`skneural.solvers.named_solver`); arguments not listed keep their
+    defaults.
     """
 
     #: Whether the estimator's ``learning_rate`` schedule ('invscaling',
@@ -70,19 +141,47 @@ class StepwiseSolver(Solver):
     #: scikit-learn's MLP).
     uses_lr_schedule = False
 
+    #: Structural constructor arguments: name -> function of the value giving
+    #: the static argument of :meth:`_factory` (it may raise for a bad value).
+    _static_params = {}
+
+    #: Constructor argument -> the estimator parameter it takes when the
+    #: solver is named (``solver='sgd'``).
+    _estimator_params = {}
+
+    _parameter_constraints = {"clip_norm": CLIP_NORM}
+
     @staticmethod
     def _factory(**kwargs):
         """Build the optax transformation from static and numeric arguments."""
         raise TypeError("StepwiseSolver subclasses define _factory")
 
     def _hyperparams(self):
-        return {}
+        """The numeric (traced) arguments of :meth:`_factory`: the
+        constructor arguments except the structural ones and ``clip_norm``."""
+        params = self.get_params(deep=False)
+        return {
+            name: value for name, value in params.items()
+            if name not in self._static_params and name != "clip_norm"
+        }  # fmt: skip
 
     def _static(self):
-        return {}
+        """The structural arguments of :meth:`_factory`."""
+        return {name: cast(getattr(self, name))
+                for name, cast in self._static_params.items()}  # fmt: skip
 
-    def optax_transformation(self):
+    def optax_transformation(self, clip_norm=None):
         """The optax transformation and the values of its hyperparameters.
+
+        Parameters
+        ----------
+        clip_norm : float or None, default=None
+            The estimator's ``clip_norm``. Gradient clipping (the estimator's
+            or this solver's own ``clip_norm``; setting both is an error) is
+            one link, ``optax.clip_by_global_norm``, before the algorithm, its
+            threshold an injected hyperparameter ``clip_norm``: fits that
+            differ only in its value share the compiled program. Without
+            clipping there is no link.
 
         Returns
         -------
@@ -92,28 +191,20 @@ class StepwiseSolver(Solver):
         hyperparams : dict of str -> float
             Values to place in the state after ``tx.init``.
         """
+        clip_norm = _clip_norm(self, clip_norm)
         hyper = {k: float(v) for k, v in self._hyperparams().items()}
         static = self._static()
-        factory = type(self)._factory
-        clip_norm = getattr(self, "clip_norm", None)
+        names = sorted(hyper) + ([] if clip_norm is None else ["clip_norm"])
+        key = (type(self), tuple(sorted(static.items())), tuple(sorted(names)))
+        cls = type(self)
+        # The program depends on the class, its structural options and which
+        # hyperparameters are injected (their values are traced).
+        label = (f"{cls.__module__}.{cls.__qualname__}{key[1:]!r}"
+                 if cls.__module__.startswith("skneural.") else None)  # fmt: skip
+        tx = _cached(key, lambda: _injected(cls._factory, static, dict(hyper),
+                                            clip_norm), label)  # fmt: skip
         if clip_norm is not None:
             hyper["clip_norm"] = float(clip_norm)
-            factory = _with_clipping(factory)
-        key = (type(self), tuple(sorted(static.items())), tuple(sorted(hyper)))
-        tx = _TRANSFORMATIONS.get(key)
-        if tx is None:
-            tx = optax.inject_hyperparams(factory, static_args=tuple(static))(
-                **static, **hyper
-            )
-            _TRANSFORMATIONS[key] = tx
-            cls = type(self)
-            if cls.__module__.startswith("skneural."):
-                # The program depends on the class, its structural options and
-                # which hyperparameters are injected (their values are traced).
-                describe(tx, f"{cls.__module__}.{cls.__qualname__}{key[1:]!r}")
-            while len(_TRANSFORMATIONS) > MAX_TRANSFORMATIONS:
-                forget(_TRANSFORMATIONS.popitem(last=False)[1])
-        _TRANSFORMATIONS.move_to_end(key)
         return tx, hyper
 
 
@@ -211,11 +302,29 @@ class OptaxSolver(StepwiseSolver):
     >>> clf = NeuralClassifier(solver=OptaxSolver(optax.lion(1e-4)))
     """
 
+    _parameter_constraints = {"transformation": "no_validation"}
+
     def __init__(self, transformation):
         self.transformation = transformation
 
-    def optax_transformation(self):
-        return self.transformation, {}
+    def optax_transformation(self, clip_norm=None):
+        """The transformation (see :meth:`StepwiseSolver.optax_transformation`).
+
+        Without ``clip_norm`` it is the transformation itself, with no
+        hyperparameters; with it, the transformation preceded by the
+        clipping link, in ``optax.inject_hyperparams`` (hyperparameter
+        ``clip_norm``), one per transformation object.
+        """
+        tx = self.transformation
+        if clip_norm is None:
+            return tx, {}
+        try:
+            key = (OptaxSolver, tx)
+            hash(key)
+        except TypeError:  # pragma: no cover - an unhashable transformation
+            key = None
+        clipped = _cached(key, lambda: _injected(lambda: tx, {}, {}, clip_norm))
+        return clipped, {"clip_norm": float(clip_norm)}
 
     def __getstate__(self):
         return portable_state(super().__getstate__(), "transformation")
@@ -297,25 +406,27 @@ class Optax(StepwiseSolver):
     def _arguments(self):
         return {name: getattr(self, name) for name in self._arg_names}
 
-    def optax_transformation(self):
+    def optax_transformation(self, clip_norm=None):
+        """The transformation (see :meth:`StepwiseSolver.optax_transformation`;
+        the clipping link applies the estimator's ``clip_norm``)."""
+        if clip_norm is not None:
+            _clip_norm(self, clip_norm)  # a factory argument of that name too
         kwargs = self._arguments()
         hyper = {
             k: float(v) for k, v in kwargs.items()
             if isinstance(v, Real) and not isinstance(v, (bool, Integral))
         }  # fmt: skip
         static = {k: v for k, v in kwargs.items() if k not in hyper}
+        names = sorted(hyper) + ([] if clip_norm is None else ["clip_norm"])
         try:
-            key = (self.factory, tuple(sorted(static.items())), tuple(sorted(hyper)))
+            key = (self.factory, tuple(sorted(static.items())), tuple(sorted(names)))
             hash(key)
         except TypeError:  # unhashable structural arguments: no reuse
             key = None
-        tx = None if key is None else _TRANSFORMATIONS.get(key)
-        if tx is None:
-            tx = optax.inject_hyperparams(self.factory, static_args=tuple(static))(
-                **static, **hyper
-            )
-            if key is not None:
-                _TRANSFORMATIONS[key] = tx
+        tx = _cached(key, lambda: _injected(self.factory, static, dict(hyper),
+                                            clip_norm))  # fmt: skip
+        if clip_norm is not None:
+            hyper["clip_norm"] = float(clip_norm)
         return tx, hyper
 
 

@@ -5,13 +5,15 @@ optax has no QuickProp; :func:`quickprop` is written as an
 ``optax.chain``) like the library's own.
 """
 
+from numbers import Real
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from sklearn.utils._param_validation import Interval
 
-from ._base import StepwiseSolver
+from ._base import CLIP_NORM, StepwiseSolver
 
 
 class QuickPropState(NamedTuple):
@@ -116,6 +118,12 @@ class QuickProp(StepwiseSolver):
     True
     """
 
+    _parameter_constraints = {
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "mu_max": [Interval(Real, 0, None, closed="left")],
+        "clip_norm": CLIP_NORM,
+    }
+
     def __init__(self, learning_rate=0.1, mu_max=1.75, clip_norm=None):
         self.learning_rate = learning_rate
         self.mu_max = mu_max
@@ -124,6 +132,3 @@ class QuickProp(StepwiseSolver):
     @staticmethod
     def _factory(learning_rate, mu_max):
         return quickprop(learning_rate, mu_max)
-
-    def _hyperparams(self):
-        return {"learning_rate": self.learning_rate, "mu_max": self.mu_max}

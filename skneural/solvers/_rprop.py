@@ -11,13 +11,15 @@ that every update lags one step and the first is zero (optax pull request
 both against the formulas.
 """
 
+from numbers import Real
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import StepwiseSolver
+from ._base import CLIP_NORM, StepwiseSolver, as_given
 
 
 class RpropState(NamedTuple):
@@ -155,6 +157,17 @@ class RProp(StepwiseSolver):
     True
     """
 
+    _static_params = {"variant": as_given}
+    _parameter_constraints = {
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "eta_plus": [Interval(Real, 0, None, closed="neither")],
+        "eta_minus": [Interval(Real, 0, None, closed="neither")],
+        "min_step_size": [Interval(Real, 0, None, closed="left")],
+        "max_step_size": [Interval(Real, 0, None, closed="neither")],
+        "variant": [StrOptions({"rprop-", "irprop-"})],
+        "clip_norm": CLIP_NORM,
+    }
+
     def __init__(
         self, learning_rate=0.01, eta_plus=1.2, eta_minus=0.5, min_step_size=1e-6,
         max_step_size=50.0, variant="rprop-", clip_norm=None,
@@ -179,15 +192,3 @@ class RProp(StepwiseSolver):
             max_step_size,
             variant=variant,
         )
-
-    def _hyperparams(self):
-        return {
-            "learning_rate": self.learning_rate,
-            "eta_plus": self.eta_plus,
-            "eta_minus": self.eta_minus,
-            "min_step_size": self.min_step_size,
-            "max_step_size": self.max_step_size,
-        }
-
-    def _static(self):
-        return {"variant": self.variant}

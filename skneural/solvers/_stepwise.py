@@ -15,13 +15,23 @@ The compiled epochs that run these transformations are in
 :mod:`skneural._epochs`.
 """
 
+from numbers import Real
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import StepwiseSolver
+from ._base import CLIP_NORM, StepwiseSolver
+
+# Constraints shared by the solvers' parameters.
+POSITIVE = [Interval(Real, 0, None, closed="neither")]
+NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
+#: Momentum coefficients and decay rates that may reach 1.
+UNIT = [Interval(Real, 0, 1, closed="both")]
+#: Decay rates below 1 (Adam's betas, as scikit-learn's beta_1 and beta_2).
+BELOW_ONE = [Interval(Real, 0, 1, closed="left")]
 
 
 class SGD(StepwiseSolver):
@@ -54,6 +64,18 @@ class SGD(StepwiseSolver):
     """
 
     uses_lr_schedule = True
+    _static_params = {"nesterov": bool}
+    _estimator_params = {
+        "learning_rate": "learning_rate_init",
+        "momentum": "momentum",
+        "nesterov": "nesterovs_momentum",
+    }
+    _parameter_constraints = {
+        "learning_rate": POSITIVE,
+        "momentum": UNIT,
+        "nesterov": ["boolean"],
+        "clip_norm": CLIP_NORM,
+    }
 
     def __init__(
         self, learning_rate=0.001, momentum=0.9, nesterov=True, clip_norm=None
@@ -66,12 +88,6 @@ class SGD(StepwiseSolver):
     @staticmethod
     def _factory(learning_rate, momentum, nesterov):
         return sgd_velocity(learning_rate, momentum, nesterov)
-
-    def _hyperparams(self):
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum}
-
-    def _static(self):
-        return {"nesterov": bool(self.nesterov)}
 
 
 class SGDVelocityState(NamedTuple):
@@ -126,6 +142,11 @@ class _HeavyBall(StepwiseSolver):
     """Momentum methods through ``optax.sgd``; ``_nesterov`` picks the rule."""
 
     _nesterov = False
+    _parameter_constraints = {
+        "learning_rate": POSITIVE,
+        "momentum": UNIT,
+        "clip_norm": CLIP_NORM,
+    }
 
     def __init__(self, learning_rate=0.01, momentum=0.9, clip_norm=None):
         self.learning_rate = learning_rate
@@ -135,9 +156,6 @@ class _HeavyBall(StepwiseSolver):
     @classmethod
     def _factory(cls, learning_rate, momentum):
         return optax.sgd(learning_rate, momentum=momentum, nesterov=cls._nesterov)
-
-    def _hyperparams(self):
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum}
 
 
 class Momentum(_HeavyBall):
@@ -210,6 +228,15 @@ class AdaGrad(StepwiseSolver):
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
 
+    # It fills the initial state, which is built once per structure.
+    _static_params = {"initial_accumulator_value": float}
+    _parameter_constraints = {
+        "learning_rate": POSITIVE,
+        "initial_accumulator_value": NON_NEGATIVE,
+        "epsilon": NON_NEGATIVE,
+        "clip_norm": CLIP_NORM,
+    }
+
     def __init__(
         self, learning_rate=0.01, initial_accumulator_value=0.0, epsilon=1e-7,
         clip_norm=None,
@@ -226,13 +253,6 @@ class AdaGrad(StepwiseSolver):
             initial_accumulator_value=initial_accumulator_value,
             eps=epsilon,
         )
-
-    def _hyperparams(self):
-        return {"learning_rate": self.learning_rate, "epsilon": self.epsilon}
-
-    def _static(self):
-        # It fills the initial state, which is built once per structure.
-        return {"initial_accumulator_value": float(self.initial_accumulator_value)}
 
 
 class ScaleByAdaDeltaState(NamedTuple):
@@ -311,6 +331,14 @@ class AdaDelta(StepwiseSolver):
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
 
+    _parameter_constraints = {
+        "learning_rate": POSITIVE,
+        "rho": UNIT,
+        "rho_step": [*UNIT, None],
+        "epsilon": NON_NEGATIVE,
+        "clip_norm": CLIP_NORM,
+    }
+
     def __init__(
         self, learning_rate=1.0, rho=0.95, rho_step=None, epsilon=1e-6, clip_norm=None
     ):
@@ -328,13 +356,11 @@ class AdaDelta(StepwiseSolver):
         )
 
     def _hyperparams(self):
-        rho_step = self.rho if self.rho_step is None else self.rho_step
-        return {
-            "learning_rate": self.learning_rate,
-            "rho": self.rho,
-            "rho_step": rho_step,
-            "epsilon": self.epsilon,
-        }
+        # rho_step=None is rho's value, traced like the others.
+        hyper = super()._hyperparams()
+        if hyper["rho_step"] is None:
+            hyper["rho_step"] = hyper["rho"]
+        return hyper
 
 
 class RMSProp(StepwiseSolver):
@@ -357,6 +383,13 @@ class RMSProp(StepwiseSolver):
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
 
+    _parameter_constraints = {
+        "learning_rate": POSITIVE,
+        "rho": UNIT,
+        "epsilon": NON_NEGATIVE,
+        "clip_norm": CLIP_NORM,
+    }
+
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-8, clip_norm=None):
         self.learning_rate = learning_rate
         self.rho = rho
@@ -366,13 +399,6 @@ class RMSProp(StepwiseSolver):
     @staticmethod
     def _factory(learning_rate, rho, epsilon):
         return optax.rmsprop(learning_rate, decay=rho, eps=epsilon, eps_in_sqrt=True)
-
-    def _hyperparams(self):
-        return {
-            "learning_rate": self.learning_rate,
-            "rho": self.rho,
-            "epsilon": self.epsilon,
-        }
 
 
 class ScaleByAdamEfficientState(NamedTuple):
@@ -430,19 +456,26 @@ def adam_efficient(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0):
     return optax.GradientTransformation(init_fn, update_fn)
 
 
-def _set_adam_args(solver, learning_rate, beta_1, beta_2, epsilon, epsilon_root,
-                   clip_norm):  # fmt: skip
-    """Store the constructor arguments shared by the Adam family."""
-    solver.learning_rate = learning_rate
-    solver.beta_1 = beta_1
-    solver.beta_2 = beta_2
-    solver.epsilon = epsilon
-    solver.epsilon_root = epsilon_root
-    solver.clip_norm = clip_norm
-
-
 #: The forms of :class:`Adam`.
 ADAM_FORMS = ("efficient", "algorithm1")
+
+
+def _adam_form(form):
+    """``form`` checked (the static argument of :class:`Adam`)."""
+    if form not in ADAM_FORMS:
+        raise ValueError(f"form must be one of {sorted(ADAM_FORMS)}, got {form!r}.")
+    return form
+
+
+#: Constraints of the arguments the Adam family shares.
+_ADAM_CONSTRAINTS = {
+    "learning_rate": POSITIVE,
+    "beta_1": BELOW_ONE,
+    "beta_2": BELOW_ONE,
+    "epsilon": NON_NEGATIVE,
+    "epsilon_root": NON_NEGATIVE,
+    "clip_norm": CLIP_NORM,
+}
 
 
 class Adam(StepwiseSolver):
@@ -493,12 +526,28 @@ class Adam(StepwiseSolver):
     optimization. ICLR (arXiv:1412.6980).
     """
 
+    _static_params = {"form": _adam_form}
+    _estimator_params = {
+        "learning_rate": "learning_rate_init",
+        "beta_1": "beta_1",
+        "beta_2": "beta_2",
+        "epsilon": "epsilon",
+    }
+    _parameter_constraints = {
+        **_ADAM_CONSTRAINTS,
+        "form": [StrOptions(set(ADAM_FORMS))],
+    }
+
     def __init__(
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
         epsilon_root=0.0, clip_norm=None, form="efficient",
     ):  # fmt: skip
-        _set_adam_args(self, learning_rate, beta_1, beta_2, epsilon, epsilon_root,
-                       clip_norm)  # fmt: skip
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.epsilon_root = epsilon_root
+        self.clip_norm = clip_norm
         self.form = form
 
     @staticmethod
@@ -510,22 +559,6 @@ class Adam(StepwiseSolver):
         return optax.adam(
             learning_rate, b1=beta_1, b2=beta_2, eps=epsilon, eps_root=epsilon_root
         )
-
-    def _hyperparams(self):
-        return {
-            "learning_rate": self.learning_rate,
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-            "epsilon_root": self.epsilon_root,
-        }
-
-    def _static(self):
-        if self.form not in ADAM_FORMS:
-            raise ValueError(
-                f"form must be one of {sorted(ADAM_FORMS)}, got {self.form!r}."
-            )
-        return {"form": self.form}
 
 
 class AdamW(Adam):
@@ -554,13 +587,22 @@ class AdamW(Adam):
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
 
+    # Its own defaults when named (solver='adamw'), with no form.
+    _static_params = {}
+    _estimator_params = {}
+    _parameter_constraints = {**_ADAM_CONSTRAINTS, "weight_decay": NON_NEGATIVE}
+
     def __init__(
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
         epsilon_root=0.0, weight_decay=0.01, clip_norm=None,
     ):  # fmt: skip
-        _set_adam_args(self, learning_rate, beta_1, beta_2, epsilon, epsilon_root,
-                       clip_norm)  # fmt: skip
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.epsilon_root = epsilon_root
         self.weight_decay = weight_decay
+        self.clip_norm = clip_norm
 
     @staticmethod
     def _factory(learning_rate, beta_1, beta_2, epsilon, epsilon_root, weight_decay):
@@ -572,12 +614,6 @@ class AdamW(Adam):
             eps_root=epsilon_root,
             weight_decay=weight_decay,
         )
-
-    def _hyperparams(self):
-        return {**super()._hyperparams(), "weight_decay": self.weight_decay}
-
-    def _static(self):
-        return {}
 
 
 class NAdam(Adam):
@@ -602,15 +638,21 @@ class NAdam(Adam):
         (``g <- g * clip_norm / ||g||`` where ``||g|| > clip_norm``).
     """
 
+    # Its own defaults when named (solver='nadam'), with no form.
+    _static_params = {}
+    _estimator_params = {}
+    _parameter_constraints = _ADAM_CONSTRAINTS
+
     def __init__(
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
         epsilon_root=0.0, clip_norm=None,
     ):  # fmt: skip
-        _set_adam_args(self, learning_rate, beta_1, beta_2, epsilon, epsilon_root,
-                       clip_norm)  # fmt: skip
-
-    def _static(self):
-        return {}
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.epsilon_root = epsilon_root
+        self.clip_norm = clip_norm
 
     @staticmethod
     def _factory(learning_rate, beta_1, beta_2, epsilon, epsilon_root):
