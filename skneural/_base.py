@@ -801,23 +801,37 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
         )
         x0 = np.asarray(ravel(params), dtype=np.float64)
         base_curve = list(getattr(self, "loss_curve_", None) or [])
+        from .solvers._base import takes_callback
+
+        # The solver's Progress calls this after every iteration: it reports
+        # to ``reporter`` and keeps the last completed iterate.
+        last_iterate = [None]  # (n_iter, loss, x), x a float64 copy or None
+
+        def on_iteration(n_iter, loss, x):
+            x = None if x is None else np.array(x, dtype=np.float64)
+            last_iterate[0] = (int(n_iter), float(loss), x)
+            to_params = None if x is None else (lambda: unravel(x.astype(dtype), shapes))
+            return reporter.iteration(n_iter, loss, to_params)
+
+        # A user-defined solver whose minimize predates ``callback`` is
+        # called without it.
+        progress = {"callback": on_iteration} if takes_callback(solver) else {}
         try:
-            # The solvers' Progress reports to ``reporter`` in this block.
-            with reporter.whole_batch(lambda x: unravel(np.asarray(x, dtype), shapes)):
-                result = solver.minimize(
-                    problem,
-                    x0,
-                    max_iter=self.max_iter,
-                    max_fun=self.max_fun,
-                    tol=self.tol,
-                    verbose=self.verbose,
-                )
+            result = solver.minimize(
+                problem,
+                x0,
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                verbose=self.verbose,
+                **progress,
+            )
         except KeyboardInterrupt:
             # Keep the last completed iteration (as the stepwise solvers keep
             # the last completed epoch).
             reporter.end("interrupted")
             warnings.warn("Training interrupted by user.")
-            last = reporter.last_iterate
+            last = last_iterate[0]
             if last is None or last[2] is None:
                 last = (0, float(problem(x0)[0]), x0)
             result = WholeBatchResult(
