@@ -810,8 +810,11 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
         def on_iteration(n_iter, loss, x):
             x = None if x is None else np.array(x, dtype=np.float64)
             last_iterate[0] = (int(n_iter), float(loss), x)
-            to_params = None if x is None else (lambda: unravel(x.astype(dtype), shapes))
-            return reporter.iteration(n_iter, loss, to_params)
+            if x is None:
+                return reporter.iteration(n_iter, loss)
+            return reporter.iteration(
+                n_iter, loss, lambda: unravel(x.astype(dtype), shapes)
+            )
 
         # A user-defined solver whose minimize predates ``callback`` is
         # called without it.

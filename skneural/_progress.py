@@ -149,6 +149,9 @@ class FitReporter:
         Why training stopped (one of :data:`REASONS`) once :meth:`end` ran.
     stop_requested : bool
         Whether a callback's ``on_fit_task_end`` asked to stop.
+    iteration_losses : list of float
+        Objective after each whole-batch iteration reported so far
+        (:meth:`iteration`).
     """
 
     def __init__(

@@ -196,8 +196,10 @@ def test_data_parallel_on_two_host_devices_matches_one_device(tmp_path):
     set before JAX starts): same fit as on one device, within rounding."""
     script = tmp_path / "dp.py"
     script.write_text(DATA_PARALLEL)
+    root = str(Path(__file__).resolve().parents[1])  # this checkout's skneural
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
-               JAX_PLATFORMS="cpu")  # fmt: skip
+               JAX_PLATFORMS="cpu", PYTHONPATH=path)  # fmt: skip
     result = subprocess.run([sys.executable, str(script)], env=env,
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

@@ -786,8 +786,8 @@ def test_a_new_loss_is_one_entry(monkeypatch):
     def log_cosh(y, z):
         return jnp.mean(jnp.logaddexp(y - z, z - y) - jnp.log(2.0), axis=-1)
 
-    monkeypatch.setitem(LOSSES, "log_cosh",
-                        Loss(log_cosh, "identity", root_residuals(log_cosh), "regression"))
+    entry = Loss(log_cosh, "identity", root_residuals(log_cosh), "regression")
+    monkeypatch.setitem(LOSSES, "log_cosh", entry)
     problem, x0 = _tiny_problem(loss="log_cosh", alpha=0.1)
     assert problem.residuals_per_sample == 1
     r, J = problem.residuals_and_jacobian(x0)

@@ -94,7 +94,9 @@ class LevenbergMarquardt(WholeBatchSolver):
     (:func:`damped_step`), so networks with more weights than residuals --
     which ``scipy.optimize.least_squares(method='lm')`` refuses -- train too.
     The Jacobian is built with ``jax.vmap`` over per-sample reverse-mode
-    derivatives.
+    derivatives (:meth:`skneural._objective.Problem.gauss_newton`); with a
+    list of devices (``device=["all"]``) its rows, and the objective's, are
+    split across them, as for 'lbfgs'.
 
     Residuals: for squared error (the regressor's default), one per sample and
     output, ``sqrt(w_i / (sum(w) n_outputs)) * (y - y_hat)``. For any other
