@@ -21,6 +21,7 @@ varying them reuses the compiled code.
 
 import contextlib
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -211,12 +212,47 @@ def flat_hvp(x, v, X, Y, w, alpha, l1=0.0, entropy=0.0, *, shapes, activation,
     return jax.jvp(grad, (x,), (v,))[1]
 
 
+class GaussNewton(NamedTuple):
+    """The least-squares form of a :class:`Problem` linearised at a point.
+
+    Returned by :meth:`Problem.gauss_newton`; every entry is a JAX array in
+    the problem's compute dtype, left on the device(s).
+
+    Attributes
+    ----------
+    value : scalar
+        The objective, ``0.5 * ||r(x)||^2``.
+    grad : array of shape (n_params,)
+        Its gradient.
+    jacobian : array of shape (n_rows * residuals_per_sample, n_params)
+        Jacobian of the data residuals (:func:`data_residuals`); with a
+        ``sharding``, the rows of zero-weight padding rows (all zero) follow
+        those of the samples.
+    gram : array of shape (n_params, n_params) or None
+        ``jacobian.T @ jacobian`` when asked for, else None.
+    diagonal : array of shape (n_params,)
+        Diagonal of the Gauss-Newton matrix ``J^T J + diag(l2_diagonal)``
+        (data and L2 residuals).
+    """
+
+    value: object
+    grad: object
+    jacobian: object
+    gram: object
+    diagonal: object
+
+
 class Problem:
     """The whole-data objective over a flat parameter vector, for solvers.
 
     A :class:`~skneural.solvers.WholeBatchSolver` receives one of these. Its
-    methods take and return float64 numpy arrays (the scipy convention) and
-    evaluate compiled JAX functions in the estimator's compute ``dtype``.
+    methods :meth:`value_and_grad` (also ``problem(x)``), :meth:`hvp`,
+    :meth:`residuals`, :meth:`jacobian` and :meth:`residuals_and_jacobian`
+    take and return float64 numpy arrays (the scipy convention);
+    :meth:`gauss_newton` and :meth:`least_squares_value` take and return JAX
+    arrays, for solvers whose iterations stay on the device. All evaluate
+    compiled JAX functions in the compute ``dtype``, and with a ``sharding``
+    all of them split the rows across its devices.
 
     Parameters
     ----------
@@ -229,16 +265,23 @@ class Problem:
     shapes : tuple
         Parameter shapes, from :func:`shapes_of`.
     activation, loss : str
-        Names in the activation and loss registries.
+        Names in the activation and loss registries (``activation`` may also
+        be an architecture, see :func:`skneural._network.as_net`).
     dtype : numpy dtype
         Compute precision.
     sharding : jax.sharding.NamedSharding or None
-        Data parallel: the objective, its gradient and Hessian-vector
-        products split the rows across these devices (the residuals and
-        Jacobian of least-squares solvers stay on one device).
+        Data parallel: every method splits the rows across these devices
+        (padded with zero-weight rows to a multiple of their number).
 
     Attributes
     ----------
+    X, Y, w : JAX arrays
+        The data on the default device, in ``dtype`` (``X`` possibly a
+        :class:`~skneural._sparse.SparseRows`), without padding.
+    alpha, l1, entropy : float
+        Penalty strengths, rounded to ``dtype``.
+    shapes, activation, loss, dtype, sharding
+        As given (``dtype`` as a numpy dtype).
     n_params : int
         Length of the flat parameter vector.
     n_samples, n_outputs : int
@@ -251,6 +294,7 @@ class Problem:
         self.shapes = shapes
         self.activation = activation
         self.loss = loss
+        self.sharding = sharding
         self.n_params = sum(
             int(np.prod(shape)) for layer in shapes for _, shape in layer
         )
@@ -267,12 +311,16 @@ class Problem:
                 a if isinstance(a, SparseRows) else np.asarray(a, dtype=self.dtype)
                 for a in (X, Y, w, alpha, l1, entropy)
             ]
-            self.data = tuple(
+            self.X, self.Y, self.w = (
                 a.to_device(self.dtype) if isinstance(a, SparseRows)
                 else jax.device_put(a)
-                for a in host
+                for a in host[:3]
             )  # fmt: skip
+            self.alpha, self.l1, self.entropy = (float(a) for a in host[3:])
+            penalties = tuple(jax.device_put(host[3:]))
             self._dense_X = None
+            self._least_squares_rows = None
+            self._l2 = None
             # What the objective, gradient and Hessian-vector products see:
             # the rows padded with zero-weight rows (which the weighted
             # objective ignores) to one of a few sizes (see padded_rows), so
@@ -284,27 +332,44 @@ class Problem:
                 n_rows += -n_rows % sharding.mesh.size
             pad = n_rows - self.n_samples
             rows = [
-                SparseRows(*self.data[0].tree_flatten()[0], (n_rows, a.shape[1]))
+                SparseRows(*self.X.tree_flatten()[0], (n_rows, a.shape[1]))
                 if isinstance(a, SparseRows)  # more rows, the same entries
                 else np.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1))
                 for a in host[:3]
             ]  # fmt: skip
             if sharding is None:
-                self._objective_data = tuple(jax.device_put(rows)) + self.data[3:]
+                self._objective_data = tuple(jax.device_put(rows)) + penalties
             else:
                 self._objective_data = tuple(jax.device_put(rows, sharding)) + tuple(
-                    jax.device_put(self.data[3:], replicated(sharding))
+                    jax.device_put(penalties, replicated(sharding))
                 )
 
     @property
     def _static(self):
         return dict(shapes=self.shapes, activation=self.activation, loss=self.loss)
 
+    def _x(self, x):
+        return jnp.asarray(x, dtype=self.dtype)
+
+    # ------------------------------------------------------------ objective
     def value_and_grad(self, x):
-        """Objective and gradient at ``x``; ``(inf, 0)`` where not finite."""
+        """Objective and gradient at ``x``.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_params,)
+            Flat parameters.
+
+        Returns
+        -------
+        value : float
+            The objective; ``inf`` where it or the gradient is not finite.
+        grad : ndarray of shape (n_params,)
+            Its gradient (float64); zeros where not finite.
+        """
         with precision(self.dtype):
             value, grad = flat_value_and_grad(
-                jnp.asarray(x, dtype=self.dtype), *self._objective_data, **self._static
+                self._x(x), *self._objective_data, **self._static
             )
         value, grad = float(value), np.asarray(grad, dtype=np.float64)
         if not (np.isfinite(value) and np.isfinite(grad).all()):
@@ -314,15 +379,21 @@ class Problem:
     __call__ = value_and_grad
 
     def hvp(self, x, v):
-        """Hessian of the objective at ``x`` times ``v`` (exact, by JAX)."""
+        """Hessian of the objective at ``x`` times ``v`` (exact, by JAX).
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+        """
         with precision(self.dtype):
             out = flat_hvp(
-                jnp.asarray(x, dtype=self.dtype),
-                jnp.asarray(v, dtype=self.dtype),
-                *self._objective_data,
-                **self._static,
+                self._x(x), self._x(v), *self._objective_data, **self._static
             )
         return np.asarray(out, dtype=np.float64)
+
+    # ----------------------------------------------------- least-squares form
+    # For least-squares solvers (Levenberg-Marquardt): the objective as half a
+    # sum of squared residuals, 0.5 * ||r(x)||^2, and their Jacobian.
 
     def require_least_squares(self, solver):
         """Raise unless the objective is a sum of squared per-sample residuals.
@@ -330,14 +401,19 @@ class Problem:
         Batch normalisation couples the samples of a batch, and the L1 and
         entropy penalties have no residual form here: least-squares solvers
         reject them with a clear message.
+
+        Parameters
+        ----------
+        solver : str
+            The solver's name, for the message.
         """
         net = as_net(self.activation, len(self.shapes) - 1)
         options = []
         if net.batch_norm:
             options.append("batch_norm=True")
-        if float(self.data[4]) != 0:
+        if self.l1 != 0:
             options.append("l1")
-        if float(self.data[5]) != 0:
+        if self.entropy != 0:
             options.append("entropy_reg")
         if options:
             raise ValueError(
@@ -355,14 +431,13 @@ class Problem:
         Jacobian (``n_samples`` rows of ``n_params >= n_features`` entries) is
         larger than the dense ``X``. Their memory checks count these bytes.
         """
-        X = self.data[0]
-        if not isinstance(X, SparseRows):
+        if not isinstance(self.X, SparseRows):
             return 0
-        return X.shape[0] * X.shape[1] * self.dtype.itemsize
+        return self.X.shape[0] * self.X.shape[1] * self.dtype.itemsize
 
     def dense_X(self):
         """``X`` as a dense device array (densified once, on first use)."""
-        X = self.data[0]
+        X = self.X
         if not isinstance(X, SparseRows):
             return X
         if self._dense_X is None:
@@ -372,22 +447,40 @@ class Problem:
                 )
         return self._dense_X
 
-    @property
-    def least_squares_data(self):
-        """``(X, Y, w, alpha)`` with ``X`` dense (see :meth:`dense_X`)."""
-        return (self.dense_X(),) + tuple(self.data[1:4])
+    def _rows(self, dense=True):
+        """``(X, Y, w)`` of the least-squares form and the number of rows.
 
-    # ------------------------------------------------ least-squares form
-    # Appended for least-squares solvers (Levenberg-Marquardt): the objective
-    # as half a sum of squared residuals, 0.5 * ||r(x)||^2, and the Jacobian.
+        On one device: the data as given (``X`` densified when ``dense``).
+        With a ``sharding``: ``X`` dense, the rows padded with zero-weight
+        rows to a multiple of the number of devices and split across them.
+        """
+        if self.sharding is None:
+            X = self.dense_X() if dense else self.X
+            return (X, self.Y, self.w), self.n_samples
+        if self._least_squares_rows is None:
+            n = self.n_samples
+            pad = -n % self.sharding.mesh.size
+            host = [np.asarray(a) for a in (self.X, self.Y, self.w)]
+            rows = [np.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)) for a in host]
+            with precision(self.dtype):
+                self._least_squares_rows = tuple(jax.device_put(rows, self.sharding))
+        return self._least_squares_rows, self._least_squares_rows[1].shape[0]
 
     @property
     def residuals_per_sample(self):
-        """Data residuals per sample: ``n_outputs`` for squared error, else 1.
+        """Data residuals per sample, from the loss's residual form.
 
-        See :func:`data_residuals` for their definition.
+        ``n_outputs`` for squared error, 1 for the other losses (see
+        :func:`data_residuals`).
         """
-        return self.n_outputs if self.loss == "squared_error" else 1
+        residuals = LOSSES[self.loss].residuals
+        shape = jax.eval_shape(
+            residuals,
+            jax.ShapeDtypeStruct((1, self.n_outputs), self.dtype),
+            jax.ShapeDtypeStruct((1, self.n_outputs), self.dtype),
+            jax.ShapeDtypeStruct((1,), self.dtype),
+        ).shape
+        return int(shape[1])
 
     @property
     def n_data_residuals(self):
@@ -405,22 +498,37 @@ class Problem:
             biases (which are not penalised); the L2 term of the objective is
             ``0.5 * sum(l2_diagonal * x**2)``.
         """
-        w, alpha = self.data[2], self.data[3]
-        wsum = float(np.sum(np.asarray(w, dtype=np.float64)))
-        scale = float(alpha) / wsum if wsum > 0 else 0.0
+        wsum = float(np.sum(np.asarray(self.w, dtype=np.float64)))
+        scale = self.alpha / wsum if wsum > 0 else 0.0
         return scale * l2_mask(self.shapes)
 
     @property
     def residual_size(self):
         """Length of :meth:`residuals`: data residuals plus one per weight when
         ``alpha > 0``."""
-        n_penalised = int(l2_mask(self.shapes).sum()) if float(self.data[3]) > 0 else 0
+        n_penalised = int(l2_mask(self.shapes).sum()) if self.alpha > 0 else 0
         return self.n_data_residuals + n_penalised
 
     def jacobian_nbytes(self, itemsize=8):
         """Bytes of the dense :meth:`jacobian` (float64 by default), plus
         those of the dense copy of a sparse ``X`` it is computed from."""
         return self.residual_size * self.n_params * itemsize + self.dense_X_nbytes
+
+    def _with_l2(self, x, r, J=None):
+        """Append the L2 residuals (and their Jacobian rows) to the data ones."""
+        r = [np.asarray(r[: self.n_data_residuals], dtype=np.float64)]
+        J = None if J is None else [np.asarray(J[: self.n_data_residuals],
+                                               dtype=np.float64)]  # fmt: skip
+        if self.alpha > 0:
+            idx = np.flatnonzero(l2_mask(self.shapes))
+            root = np.sqrt(self.l2_diagonal[idx])
+            r.append(root * np.asarray(x, dtype=np.float64)[idx])
+            if J is not None:
+                rows = np.zeros((idx.size, self.n_params))
+                rows[np.arange(idx.size), idx] = root
+                J.append(rows)
+        r = np.concatenate(r)
+        return r if J is None else (r, np.concatenate(J))
 
     def residuals(self, x):
         """Residuals ``r(x)`` with ``0.5 * ||r(x)||^2`` equal to the objective.
@@ -433,15 +541,10 @@ class Problem:
         -------
         ndarray of shape (residual_size,)
         """
+        rows, _ = self._rows(dense=False)
         with precision(self.dtype):
-            r = flat_residuals(jnp.asarray(x, dtype=self.dtype), *self.data[:3],
-                               **self._static)  # fmt: skip
-        parts = [np.asarray(r, dtype=np.float64)]
-        if float(self.data[3]) > 0:
-            idx = np.flatnonzero(l2_mask(self.shapes))
-            x = np.asarray(x, dtype=np.float64)
-            parts.append(np.sqrt(self.l2_diagonal[idx]) * x[idx])
-        return np.concatenate(parts)
+            r = flat_residuals(self._x(x), *rows, **self._static)
+        return self._with_l2(x, r)
 
     def jacobian(self, x):
         """Jacobian ``dr/dx`` of :meth:`residuals`, dense.
@@ -453,18 +556,65 @@ class Problem:
         -------
         ndarray of shape (residual_size, n_params)
         """
+        return self.residuals_and_jacobian(x)[1]
+
+    def residuals_and_jacobian(self, x):
+        """:meth:`residuals` and :meth:`jacobian` at ``x``, from one program.
+
+        Returns
+        -------
+        r : ndarray of shape (residual_size,)
+        J : ndarray of shape (residual_size, n_params)
+        """
+        rows, _ = self._rows()
         with precision(self.dtype):
-            _, J = flat_residuals_and_jacobian(
-                jnp.asarray(x, dtype=self.dtype), *self.least_squares_data[:3],
-                **self._static,
-            )  # fmt: skip
-        parts = [np.asarray(J, dtype=np.float64)]
-        if float(self.data[3]) > 0:
-            idx = np.flatnonzero(l2_mask(self.shapes))
-            rows = np.zeros((idx.size, self.n_params))
-            rows[np.arange(idx.size), idx] = np.sqrt(self.l2_diagonal[idx])
-            parts.append(rows)
-        return np.concatenate(parts)
+            r, J = flat_residuals_and_jacobian(self._x(x), *rows, **self._static)
+        return self._with_l2(x, r, J)
+
+    def gauss_newton(self, x, *, gram=True):
+        """The objective, its gradient and the data Jacobian at ``x``.
+
+        For least-squares solvers whose iterations stay on the device: ``x``
+        and every output are JAX arrays in the compute dtype. The objective
+        and gradient are those of :meth:`least_squares_value` (the same rows),
+        the Jacobian that of the data residuals (the L2 residuals are the
+        diagonal :attr:`l2_diagonal`, added to :attr:`GaussNewton.diagonal`).
+
+        Parameters
+        ----------
+        x : array of shape (n_params,)
+            Flat parameters.
+        gram : bool, default=True
+            Also form ``J^T J`` (``n_params`` square).
+
+        Returns
+        -------
+        GaussNewton
+        """
+        rows, _ = self._rows()
+        with precision(self.dtype):
+            if self._l2 is None:
+                self._l2 = jax.device_put(
+                    np.asarray(self.l2_diagonal, dtype=self.dtype)
+                )
+            return GaussNewton(
+                *flat_gauss_newton(
+                    self._x(x), *rows, self._objective_data[3], self._l2, gram=gram,
+                    **self._static,
+                )  # fmt: skip
+            )
+
+    def least_squares_value(self, x):
+        """The objective at ``x``, as a JAX scalar left on the device.
+
+        Computed on the rows of :meth:`gauss_newton` (``X`` dense), so that
+        a least-squares solver compares values computed the same way.
+        """
+        rows, _ = self._rows()
+        with precision(self.dtype):
+            return flat_objective(
+                self._x(x), *rows, self._objective_data[3], **self._static
+            )
 
 
 def l2_mask(shapes):
@@ -483,23 +633,18 @@ def data_residuals(x, X, Y, scale, *, shapes, activation, loss):
     """Data residuals of some rows, whose squares sum to twice their loss.
 
     With ``s_i = w_i / sum(w)`` (``scale``), ``0.5 * sum(r**2)`` over all rows
-    is the data term of the objective, ``sum_i s_i loss_i``:
+    is the data term of the objective, ``sum_i s_i loss_i``. The residuals are
+    the loss's residual form (:attr:`skneural._losses.Loss.residuals`):
 
-    * ``'squared_error'``: ``r_ik = sqrt(s_i / n_outputs) * (y_ik - z_ik)``,
-      one per sample and output -- the target minus the output, ``e = d - o``,
-      so Gauss-Newton on them is the classical Levenberg-Marquardt method;
-    * any other loss (log-loss, binary log-loss, Poisson, absolute error,
-      Huber): ``r_i = sqrt(2 s_i loss_i)``, one per sample. ``0.5 ||r||^2``
-      is then exactly the estimator's objective, so every solver minimises
-      and reports the same quantity, and ``J^T r`` is its exact gradient; the
-      Gauss-Newton matrix ``J^T J = sum_i s_i grad(loss_i) grad(loss_i)^T /
-      (2 loss_i)`` is positive semi-definite. Squared error on probabilities
-      (the other common choice for classifiers) would minimise a different
-      objective than the one the estimator reports. Where ``loss_i`` reaches
-      0 the root's derivative ``grad(loss_i) / sqrt(2 loss_i)`` is a ``0/0``
-      (its limit is finite for these losses); the argument of the root is
-      floored at the smallest normal number, which makes the residual's
-      gradient 0 there instead of NaN.
+    * squared error (:func:`~skneural._losses.difference_residuals`):
+      ``r_ik = sqrt(s_i / n_outputs) * (y_ik - z_ik)``, one per sample and
+      output -- the target minus the output, ``e = d - o``, so Gauss-Newton on
+      them is the classical Levenberg-Marquardt method;
+    * the other losses (log-loss, binary log-loss, Poisson, absolute error,
+      Huber; :func:`~skneural._losses.root_residuals`): ``r_i = sqrt(2 s_i
+      loss_i)``, one per sample. ``0.5 ||r||^2`` is then exactly the
+      estimator's objective, so every solver minimises and reports the same
+      quantity, and ``J^T r`` is its exact gradient.
 
     Parameters
     ----------
@@ -512,13 +657,11 @@ def data_residuals(x, X, Y, scale, *, shapes, activation, loss):
 
     Returns
     -------
-    r : array of shape (n_rows, n_outputs) or (n_rows, 1)
+    r : array of shape (n_rows, k)
+        ``k`` is the loss's number of residuals per sample.
     """
     z = forward(unravel(x, shapes), X, activation)
-    if loss == "squared_error":
-        return jnp.sqrt(scale / Y.shape[1])[:, None] * (Y - z)
-    value = 2 * scale * LOSSES[loss].fn(Y, z)
-    return jnp.sqrt(jnp.maximum(value, jnp.finfo(z.dtype).tiny))[:, None]
+    return LOSSES[loss].residuals(Y, z, scale)
 
 
 def _row_scale(w):
@@ -560,3 +703,27 @@ def flat_residuals_and_jacobian(x, X, Y, w, *, shapes, activation, loss):
 
     r, J = jax.vmap(row)(X, Y, _row_scale(w))
     return r.reshape(-1), J.reshape(-1, x.shape[0])
+
+
+@program(static_argnames=("shapes", "activation", "loss"))
+def flat_objective(x, X, Y, w, alpha, *, shapes, activation, loss):
+    """The objective over the flat parameter vector (no L1 or entropy term)."""
+    return _flat_objective(
+        x, X, Y, w, alpha, shapes=shapes, activation=activation, loss=loss
+    )
+
+
+@program(static_argnames=("shapes", "activation", "loss", "gram"))
+def flat_gauss_newton(x, X, Y, w, alpha, l2, *, shapes, activation, loss, gram):
+    """Objective, gradient, data Jacobian, (with ``gram``) ``J^T J`` and the
+    diagonal of the Gauss-Newton matrix ``J^T J + diag(l2)``.
+
+    The fields of :class:`GaussNewton`; ``l2`` is the diagonal of the L2
+    term's Hessian (:attr:`Problem.l2_diagonal`).
+    """
+    static = dict(shapes=shapes, activation=activation, loss=loss)
+    value, grad = jax.value_and_grad(_flat_objective)(x, X, Y, w, alpha, **static)
+    _, J = flat_residuals_and_jacobian(x, X, Y, w, **static)
+    JtJ = J.T @ J if gram else None
+    diag = (jnp.diagonal(JtJ) if gram else jnp.sum(J**2, axis=0)) + l2
+    return value, grad, J, JtJ, diag

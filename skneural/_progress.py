@@ -12,7 +12,8 @@ One :class:`FitReporter` lives for the duration of one ``fit`` or
         reporter.end("converged", "... Stopping.")  # or "max_iter", ...
 
 Whole-batch solvers report through :class:`skneural.solvers.Progress`, which
-forwards to the reporter made active by :meth:`FitReporter.whole_batch`.
+calls the callback the estimator passes to the solver's ``minimize``; that
+callback reports each iteration with :meth:`FitReporter.iteration`.
 
 The reporter does two independent things:
 
@@ -36,8 +37,6 @@ import shutil
 import sys
 import threading
 import time
-from contextlib import contextmanager
-from contextvars import ContextVar
 
 import jax
 import numpy as np
@@ -75,8 +74,6 @@ _REASON_TEXT = {
 REFRESH_SECONDS = 0.1
 _BAR_WIDTH = 20
 
-_ACTIVE = ContextVar("skneural_active_reporter", default=None)
-
 # Seconds JAX spent compiling (tracing, lowering, XLA) in this thread, from
 # JAX's monitoring events: the verbose summary shows a fit's share.
 _COMPILE_EVENTS = (
@@ -98,11 +95,6 @@ def compile_seconds():
 
 
 jax.monitoring.register_event_duration_secs_listener(_on_duration)
-
-
-def active_reporter():
-    """The reporter of the whole-batch fit running in this context, or None."""
-    return _ACTIVE.get()
 
 
 def _format_seconds(s):
@@ -157,6 +149,9 @@ class FitReporter:
         Why training stopped (one of :data:`REASONS`) once :meth:`end` ran.
     stop_requested : bool
         Whether a callback's ``on_fit_task_end`` asked to stop.
+    iteration_losses : list of float
+        Objective after each whole-batch iteration reported so far
+        (:meth:`iteration`).
     """
 
     def __init__(
@@ -193,7 +188,8 @@ class FitReporter:
         self._last_draw = -float("inf")
         self._line = ""  # the terminal line drawn last (bar mode)
         self._last = None  # (n, loss, validation score) of the last epoch
-        self._to_params = None  # x -> params list, for whole-batch solvers
+        self.iteration_losses = []  # whole-batch iterations reported so far
+        self._base_curve = None  # loss_curve_ before the first iteration
         self._X, self._y = X, y
         self._metadata = (
             {"sample_weight": sample_weight} if sample_weight is not None else None
@@ -235,8 +231,9 @@ class FitReporter:
             report.
         params, state : default=None
             The network's parameters (the pytree that
-            ``estimator._set_params_from`` takes) and batch-norm state after
-            this epoch. Only converted (lazily) when a callback asks for a
+            ``estimator._set_params_from`` takes, or a function of no argument
+            returning it) and batch-norm state after this epoch. Only
+            converted (lazily) when a callback asks for a
             ``fitted_estimator``; without them the callbacks get None (scores
             of :class:`sklearn.callback.ScoringMonitor` are then not logged
             for that epoch). They are kept until the next report (the next
@@ -321,50 +318,39 @@ class FitReporter:
         if message is not None:
             self.message(message)
 
-    @contextmanager
-    def whole_batch(self, to_params=None):
-        """Make this the reporter of :class:`skneural.solvers.Progress`.
+    def iteration(self, n_iter, loss, params=None):
+        """:meth:`epoch` for a whole-batch solver's iteration.
+
+        Usable as the ``callback`` of a solver's ``minimize`` once its third
+        argument is the parameter pytree. Appends ``loss`` to
+        :attr:`iteration_losses` and sets the estimator's ``n_iter_``,
+        ``loss_`` and ``loss_curve_`` (its curve before the first iteration,
+        then this fit's iterations) to this iteration's before the callbacks
+        run.
 
         Parameters
         ----------
-        to_params : callable, default=None
-            Maps a solver's flat parameter vector ``x`` to the network's
-            parameter pytree (for the callbacks' ``fitted_estimator``).
-        """
-        self._to_params = to_params
-        self.last_iterate = None
-        self.iteration_losses = []
-        self._base_curve = list(getattr(self.estimator, "loss_curve_", None) or [])
-        token = _ACTIVE.set(self)
-        try:
-            yield self
-        finally:
-            _ACTIVE.reset(token)
-            self._to_params = None
+        n_iter : int
+            Number of this iteration, from 1.
+        loss : float
+            Objective after the iteration.
+        params : list of dict, callable or None, default=None
+            The network's parameters after the iteration, or a function of no
+            argument returning them (called only when a callback asks for a
+            ``fitted_estimator``).
 
-    #: ``(n_iter, loss, x)`` of a whole-batch solver's last completed iteration
-    #: (``x`` a copy of its flat parameter vector, or None), set by
-    #: :meth:`iteration`; what an interrupted fit keeps.
-    last_iterate = None
-
-    def iteration(self, n_iter, loss, x=None):
-        """:meth:`epoch` for a whole-batch solver's iteration (from ``Progress``).
-
-        Records the iterate (:attr:`last_iterate`) and sets the estimator's
-        ``n_iter_``, ``loss_`` and ``loss_curve_`` to this iteration's before
-        the callbacks run.
+        Returns
+        -------
+        stop : bool
+            True when a callback asked to stop training.
         """
         loss = float(loss)
-        self.iteration_losses.append(loss)
-        self.last_iterate = (
-            int(n_iter), loss, None if x is None else np.array(x, dtype=np.float64)
-        )
         est = self.estimator
+        if self._base_curve is None:
+            self._base_curve = list(getattr(est, "loss_curve_", None) or [])
+        self.iteration_losses.append(loss)
         est.n_iter_, est.loss_ = int(n_iter), loss
         est.loss_curve_ = self._base_curve + self.iteration_losses
-        params = None
-        if x is not None and self._to_params is not None:
-            params = _Deferred(self._to_params, x)
         return self.epoch(n_iter, loss, params=params)
 
     # ------------------------------------------------------ context manager
@@ -495,16 +481,6 @@ def _isatty(stream):
         return False
 
 
-class _Deferred:
-    """``fn(x)``, computed when first needed."""
-
-    def __init__(self, fn, x):
-        self.fn, self.x = fn, copy.copy(x)
-
-    def __call__(self):
-        return self.fn(self.x)
-
-
 class _LazyAttributes:
     """Callable giving the fitted attributes of one epoch's parameters.
 
@@ -530,7 +506,7 @@ class _LazyAttributes:
         return self._attributes
 
     def _compute(self):
-        params = self.params() if isinstance(self.params, _Deferred) else self.params
+        params = self.params() if callable(self.params) else self.params
         shadow = copy.copy(self.estimator)
         shadow._set_params_from(params, self.state)
         attributes = {

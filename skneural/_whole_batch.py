@@ -21,6 +21,7 @@ from ._devices import to_device
 from ._driver import TrainingResult
 from ._objective import precision, unravel
 from .solvers import WholeBatchResult
+from .solvers._base import takes_callback
 
 
 def _layer_norms(grad, shapes):
@@ -37,24 +38,36 @@ def train_whole_batch(problem, solver, x0, *, X, w, net, net_state, dtype, histo
     ``X`` and ``w`` are the training inputs and weights the objective uses
     (for the batch-normalisation statistics), ``net_state`` the network state
     to start from, ``history`` the estimator's training history; progress goes
-    to ``reporter`` (see :class:`skneural._progress.FitReporter`).
+    to ``reporter`` (its ``iteration(n_iter, loss, params)``, see
+    :class:`skneural._progress.FitReporter`) through the solver's
+    ``callback``.
     """
     shapes = problem.shapes
     history = copy.deepcopy(history)
     base_curve = list(history.loss_curve or [])
+    # The solver's Progress calls this after every iteration: it reports to
+    # ``reporter`` and keeps the last completed iterate.
+    last_iterate = [None]  # (n_iter, loss, x), x a float64 copy or None
+
+    def on_iteration(n_iter, loss, x):
+        x = None if x is None else np.array(x, dtype=np.float64)
+        last_iterate[0] = (int(n_iter), float(loss), x)
+        if x is None:
+            return reporter.iteration(n_iter, loss)
+        return reporter.iteration(n_iter, loss, lambda: unravel(x.astype(dtype), shapes))
+
+    # A user-defined solver whose minimize predates ``callback`` is called
+    # without it.
+    progress = {"callback": on_iteration} if takes_callback(solver) else {}
     try:
-        # The solvers' Progress reports to ``reporter`` in this block.
-        with reporter.whole_batch(lambda x: unravel(np.asarray(x, dtype), shapes)):
-            result = solver.minimize(
-                problem, x0, max_iter=max_iter, max_fun=max_fun, tol=tol,
-                verbose=verbose,
-            )  # fmt: skip
+        result = solver.minimize(problem, x0, max_iter=max_iter, max_fun=max_fun,
+                                 tol=tol, verbose=verbose, **progress)  # fmt: skip
     except KeyboardInterrupt:
         # Keep the last completed iteration (as the stepwise solvers keep
         # the last completed epoch).
         reporter.end("interrupted")
         warnings.warn("Training interrupted by user.")
-        last = reporter.last_iterate
+        last = last_iterate[0]
         if last is None or last[2] is None:
             last = (0, float(problem(x0)[0]), x0)
         result = WholeBatchResult(

@@ -196,8 +196,82 @@ def test_data_parallel_on_two_host_devices_matches_one_device(tmp_path):
     set before JAX starts): same fit as on one device, within rounding."""
     script = tmp_path / "dp.py"
     script.write_text(DATA_PARALLEL)
+    root = str(Path(__file__).resolve().parents[1])  # this checkout's skneural
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
-               JAX_PLATFORMS="cpu")  # fmt: skip
+               JAX_PLATFORMS="cpu", PYTHONPATH=path)  # fmt: skip
+    result = subprocess.run([sys.executable, str(script)], env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")
+
+
+LEAST_SQUARES_PARALLEL = textwrap.dedent(
+    """
+    import warnings
+    import jax, numpy as np
+    from sklearn.datasets import load_digits
+    from skneural import NeuralClassifier, NeuralRegressor
+    from skneural._devices import batch_sharding
+    from skneural._objective import Problem, precision, ravel, shapes_of
+    warnings.simplefilter("ignore")
+    assert len(jax.devices()) == 2, jax.devices()
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:301] / 16, y[:301]  # an odd number of rows: one padding row
+    # Levenberg-Marquardt and scipy's least squares: the residuals and the
+    # Jacobian are split across the devices like the objective, the same fit.
+    cases = [(NeuralRegressor, y / 9.0, dict(alpha=1e-3)),
+             (NeuralClassifier, y % 3, dict(alpha=1e-3))]
+    for solver in ("lm", "least-squares"):
+        for Estimator, target, options in cases:
+            kw = dict(solver=solver, max_iter=6, random_state=0, dtype="float64",
+                      hidden_layer_sizes=(4,), activation="tanh", **options)
+            one = Estimator(device="cpu:0", **kw).fit(X, target)
+            two = Estimator(device=["all"], **kw).fit(X, target)
+            # Rounding differs with the split; scipy's trust-region iterations
+            # amplify it most (to about 1e-7).
+            assert one.n_iter_ == two.n_iter_, (solver, Estimator)
+            np.testing.assert_allclose(one.loss_curve_, two.loss_curve_, rtol=1e-6)
+            for a, b in zip(one.coefs_ + one.intercepts_,
+                            two.coefs_ + two.intercepts_):
+                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    params = one._params()
+    Y = np.eye(3)[target]
+    kw = dict(shapes=shapes_of(params), activation="tanh", loss="log_loss",
+              dtype=np.float64)
+    split = Problem(X, Y, np.ones(len(Y)), 1e-3, **kw,
+                    sharding=batch_sharding(jax.devices()))
+    single = Problem(X, Y, np.ones(len(Y)), 1e-3, **kw)
+    x = np.asarray(ravel(params), dtype=np.float64)
+    with precision(np.float64):
+        lin = split.gauss_newton(x)
+        assert not lin.jacobian.sharding.is_fully_replicated
+        assert len(lin.jacobian.sharding.device_set) == 2
+        ref = single.gauss_newton(x)
+        np.testing.assert_allclose(lin.gram, ref.gram, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(lin.grad, ref.grad, rtol=1e-9, atol=1e-12)
+        assert float(split.least_squares_value(x)) == float(lin.value)
+    r, J = split.residuals_and_jacobian(x)
+    r1, J1 = single.residuals_and_jacobian(x)
+    assert r.shape == r1.shape == (split.residual_size,)
+    np.testing.assert_allclose(r, r1, rtol=1e-12)
+    np.testing.assert_allclose(J, J1, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(split.residuals(x), r1, rtol=1e-12)
+    np.testing.assert_allclose(split.jacobian(x), J1, rtol=1e-9, atol=1e-12)
+    print("ok")
+    """
+)
+
+
+def test_least_squares_solvers_split_rows_on_two_host_devices(tmp_path):
+    """'lm' and 'least-squares' on two forced CPU devices: the residuals and
+    Jacobian split across them, the same fit as on one device."""
+    script = tmp_path / "ls.py"
+    script.write_text(LEAST_SQUARES_PARALLEL)
+    root = str(Path(__file__).resolve().parents[1])  # this checkout's skneural
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+               JAX_PLATFORMS="cpu", PYTHONPATH=path)  # fmt: skip
     result = subprocess.run([sys.executable, str(script)], env=env,
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

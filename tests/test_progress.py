@@ -431,3 +431,19 @@ def test_verbose_summary_shows_compilation_time_of_new_programs(iris, capsys):
     assert match and float(match.group(1)) > 0
     clf(**params).fit(X, y)
     assert "compilation" not in capsys.readouterr().out
+
+
+def test_progress_calls_its_callback_instead_of_printing(capsys):
+    calls = []
+
+    def callback(n_iter, loss, x):
+        calls.append((n_iter, loss, x))
+        return n_iter >= 2
+
+    progress = Progress(verbose=True, callback=callback)
+    assert progress(2.5, "x1") is False
+    assert progress(1.25) is True
+    assert calls == [(1, 2.5, "x1"), (2, 1.25, None)]
+    assert progress.curve == [2.5, 1.25]
+    assert capsys.readouterr().out == ""
+    assert not hasattr(_progress, "active_reporter")

@@ -43,7 +43,9 @@ from skneural.solvers import (
     QuickProp,
     RMSProp,
     RProp,
+    Progress,
     StepwiseSolver,
+    WholeBatchResult,
     WholeBatchSolver,
 )
 from skneural.solvers._lm import damped_step
@@ -740,3 +742,155 @@ def test_user_guide_examples_run():
         )
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# ------------------------------------------------------- losses, one entry each
+def test_every_loss_declares_its_task_and_residual_form():
+    from skneural._losses import TASKS, losses_for
+
+    for name, loss in LOSSES.items():
+        assert loss.task in TASKS, name
+        assert callable(loss.residuals), name
+    assert losses_for("classification") == ["binary_log_loss", "log_loss"]
+    regression = losses_for("regression")
+    assert "squared_error" in regression and not set(regression) & {"log_loss"}
+    with pytest.raises(ValueError, match="task must be one of"):
+        losses_for("ranking")
+
+
+REGRESSION_LOSSES = sorted(n for n, loss in LOSSES.items() if loss.task == "regression")
+
+
+@pytest.mark.parametrize("solver", ["lm", "lbfgs"])
+@pytest.mark.parametrize("loss", REGRESSION_LOSSES)
+def test_every_regression_loss_trains_with_lm_and_lbfgs(regression, loss, solver):
+    """Table-driven over the regression losses of LOSSES: each one lowers its
+    objective with Levenberg-Marquardt (through its residual form) and L-BFGS."""
+    X, y = regression
+    y = np.exp(y) if loss == "poisson" else y  # counts-like, non-negative
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = NeuralRegressor(hidden_layer_sizes=(5,), activation="tanh", loss=loss,
+                              solver=solver, max_iter=30, random_state=0).fit(X, y)
+    curve = np.asarray(reg.loss_curve_)
+    assert np.isfinite(curve).all() and len(curve) == reg.n_iter_ >= 1
+    assert curve[-1] < curve[0] and reg.loss_ == pytest.approx(curve[-1])
+    assert np.all(np.diff(curve) <= 1e-12 * np.abs(curve[:-1])) or solver == "lbfgs"
+
+
+def test_a_new_loss_is_one_entry(monkeypatch):
+    """A loss added to LOSSES (function, output activation, residual form,
+    task) gets residuals that square to its objective, and LM minimises it."""
+    from skneural._losses import Loss, root_residuals
+
+    def log_cosh(y, z):
+        return jnp.mean(jnp.logaddexp(y - z, z - y) - jnp.log(2.0), axis=-1)
+
+    entry = Loss(log_cosh, "identity", root_residuals(log_cosh), "regression")
+    monkeypatch.setitem(LOSSES, "log_cosh", entry)
+    problem, x0 = _tiny_problem(loss="log_cosh", alpha=0.1)
+    assert problem.residuals_per_sample == 1
+    r, J = problem.residuals_and_jacobian(x0)
+    value, grad = problem(x0)
+    assert 0.5 * r @ r == pytest.approx(value, rel=1e-12)
+    np.testing.assert_allclose(J.T @ r, grad, rtol=1e-9, atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = LevenbergMarquardt().minimize(problem, x0, max_iter=10, max_fun=100,
+                                            tol=0.0, verbose=False)  # fmt: skip
+    assert res.fun < value and res.n_iter == len(res.loss_curve)
+
+
+# --------------------------------------------------- the public Problem interface
+def test_problem_has_named_fields_and_device_side_least_squares():
+    problem, x0 = _tiny_problem(loss="squared_error", alpha=0.3)
+    assert problem.X.shape == (30, 3) and problem.Y.shape == (30, 3)
+    assert problem.w.shape == (30,) and problem.alpha == 0.3
+    assert problem.l1 == 0.0 and problem.entropy == 0.0 and problem.sharding is None
+    assert problem.loss == "squared_error" and problem.residuals_per_sample == 3
+    r, J = problem.residuals_and_jacobian(x0)
+    np.testing.assert_array_equal(r, problem.residuals(x0))
+    np.testing.assert_array_equal(J, problem.jacobian(x0))
+    value, grad = problem.value_and_grad(x0)
+    with jax.enable_x64(True):
+        lin = problem.gauss_newton(jnp.asarray(x0))
+        data = J[: problem.n_data_residuals]
+        assert float(lin.value) == pytest.approx(value, rel=1e-12)
+        assert float(problem.least_squares_value(jnp.asarray(x0))) == float(lin.value)
+        np.testing.assert_allclose(lin.grad, grad, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(lin.jacobian, data, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(lin.gram, data.T @ data, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(lin.diagonal, np.sum(J**2, axis=0), rtol=1e-10)
+        assert problem.gauss_newton(jnp.asarray(x0), gram=False).gram is None
+
+
+# ------------------------------------------------- progress by explicit callback
+class _OldSignature(WholeBatchSolver):
+    """A user-defined solver written before ``minimize`` took ``callback``."""
+
+    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose):
+        progress = Progress(verbose)
+        x, (f, g) = x0, problem(x0)
+        for _ in range(max_iter):
+            x = x - 0.1 * g
+            f, g = problem(x)
+            progress(f, x)
+        return WholeBatchResult(x=x, fun=f, n_iter=len(progress.curve),
+                                loss_curve=progress.curve)  # fmt: skip
+
+
+class _NewSignature(_OldSignature):
+    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose, callback=None):
+        self.seen_callback_ = callback is not None
+        progress = Progress(verbose, callback)
+        x, (f, g) = x0, problem(x0)
+        for _ in range(max_iter):
+            x = x - 0.1 * g
+            f, g = problem(x)
+            if progress(f, x):
+                break
+        return WholeBatchResult(x=x, fun=f, n_iter=len(progress.curve),
+                                loss_curve=progress.curve)  # fmt: skip
+
+
+def test_whole_batch_solver_with_the_old_minimize_signature_still_trains(iris, capsys):
+    X, y = iris
+    old = NeuralClassifier((5,), solver=_OldSignature(), max_iter=5,
+                           random_state=0).fit(X, y)  # fmt: skip
+    new = NeuralClassifier((5,), solver=_NewSignature(), max_iter=5,
+                           random_state=0).fit(X, y)  # fmt: skip
+    assert new.solver.seen_callback_
+    assert old.n_iter_ == new.n_iter_ == 5
+    np.testing.assert_allclose(old.loss_curve_, new.loss_curve_, rtol=1e-12)
+    # verbose: the old solver prints Progress's own lines, the new one the
+    # estimator's display (the same lines without a terminal).
+    clone(old).set_params(verbose=True).fit(X, y)
+    clone(new).set_params(verbose=True).fit(X, y)
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("Iter")]
+    assert len(lines) == 10
+
+
+def test_builtin_solvers_pass_their_callback_to_progress():
+    """Every built-in whole-batch solver calls the callback once per iteration
+    with the parameters, and stops when it returns True."""
+    from skneural.solvers import SOLVERS
+
+    problem, x0 = _tiny_problem(loss="squared_error", alpha=0.1)
+    whole = {name: s for name, s in SOLVERS.items()
+             if isinstance(s(), WholeBatchSolver)}  # fmt: skip
+    assert {"lbfgs", "lm", "cg", "least-squares"} <= set(whole)
+    for name, cls in sorted(whole.items()):
+        for s in [cls()] + ([ConjugateGradient(restart=3)] if name == "cg" else []):
+            calls = []
+
+            def callback(n_iter, loss, x):
+                calls.append((n_iter, loss, None if x is None else np.array(x)))
+                return n_iter >= 3
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                res = s.minimize(problem, x0, max_iter=50, max_fun=10**4, tol=0.0,
+                                 verbose=False, callback=callback)  # fmt: skip
+            assert [c[0] for c in calls] == [1, 2, 3], name
+            assert res.n_iter == 3 and res.loss_curve == [c[1] for c in calls], name
+            assert calls[-1][2] is not None and calls[-1][2].shape == x0.shape, name

@@ -30,7 +30,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 
 from .._program_cache import describe, forget
-from .._progress import active_reporter
 
 # Compiled programs are keyed by the transformation object; building it once per
 # (class, static options) lets every fit with the same structure reuse them.
@@ -472,17 +471,23 @@ class WholeBatchSolver(Solver):
     ``problem(x) -> (value, gradient)`` and ``problem.hvp(x, v)``, and for
     least-squares methods ``problem.residuals(x)`` and ``problem.jacobian(x)``
     (``0.5 * ||r||^2`` is the objective). To behave like the built-in solvers,
-    record the objective after every iteration with :class:`Progress` (it
-    also prints the verbose lines) and call :func:`warn_not_converged` when
-    stopping for another reason than ``tol`` (the largest absolute gradient
-    entry at most ``tol``).
+    record the objective after every iteration with :class:`Progress`, given
+    the ``callback`` the estimator passes (it reports each iteration to the
+    estimator's verbose display and to scikit-learn's callbacks), and call
+    :func:`warn_not_converged` when stopping for another reason than ``tol``
+    (the largest absolute gradient entry at most ``tol``).
+
+    ``callback`` is optional: a subclass whose :meth:`minimize` does not take
+    it is called without it (its iterations then do not reach the estimator's
+    display or callbacks).
 
     The objective must be a fixed function of the parameters: line searches,
     trust regions and accept/reject tests compare its values.
     """
 
     @abstractmethod
-    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose):
+    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose,
+                 callback=None):  # fmt: skip
         """Minimise ``problem`` from ``x0``.
 
         Parameters
@@ -502,6 +507,11 @@ class WholeBatchSolver(Solver):
             The estimator's ``tol``.
         verbose : bool or int
             The estimator's ``verbose``.
+        callback : callable or None, default=None
+            ``callback(n_iter, loss, x) -> stop``, to be called after every
+            iteration; pass it to :class:`Progress`, which calls it. When it
+            returns True the solver should stop (without a convergence
+            warning).
 
         Returns
         -------
@@ -509,22 +519,43 @@ class WholeBatchSolver(Solver):
         """
 
 
+def takes_callback(solver):
+    """Whether ``solver.minimize`` takes the ``callback`` argument.
+
+    True when its signature names ``callback`` or takes ``**kwargs``; a
+    :class:`WholeBatchSolver` written before ``callback`` existed is called
+    without it.
+    """
+    try:
+        parameters = inspect.signature(solver.minimize).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.name == "callback" or p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in parameters
+    )
+
+
 class Progress:
     """Loss curve and verbose output of a whole-batch solver.
 
     Call it with the objective after every iteration: it appends the value to
-    :attr:`curve` (which becomes the estimator's ``loss_curve_``) and reports
-    the iteration to the estimator's progress reporter, which prints the
-    verbose display of the stepwise solvers' epochs and calls scikit-learn's
-    callbacks, so that every solver reports progress the same way. Outside an
-    estimator's fit it prints the line ``Iteration %d, loss = %.8f (%.3f s)``
-    when ``verbose``.
+    :attr:`curve` (which becomes the estimator's ``loss_curve_``) and calls
+    ``callback(n_iter, loss, x)``. In a fit, the estimator's callback prints
+    the verbose display of the stepwise solvers' epochs and calls
+    scikit-learn's callbacks, so that every solver reports progress the same
+    way. Without a callback (outside an estimator's fit) it prints the line
+    ``Iteration %d, loss = %.8f (%.3f s)`` when ``verbose``.
 
     Parameters
     ----------
     verbose : bool or int
-        Print a line per iteration (only used outside an estimator's fit; in a
+        Print a line per iteration (only used without a ``callback``; in a
         fit the estimator's ``verbose`` applies).
+    callback : callable or None, default=None
+        ``callback(n_iter, loss, x) -> stop``: the iteration number (from 1),
+        the objective and the parameters after the iteration (or None); a
+        true return value asks the solver to stop.
 
     Attributes
     ----------
@@ -532,11 +563,11 @@ class Progress:
         Objective after each iteration so far.
     """
 
-    def __init__(self, verbose):
+    def __init__(self, verbose, callback=None):
         self.verbose = verbose
+        self.callback = callback
         self.curve = []
         self._tic = time.perf_counter()
-        self._reporter = active_reporter()
 
     def __call__(self, loss, x=None):
         """Record the objective ``loss`` after an iteration.
@@ -553,12 +584,12 @@ class Progress:
         Returns
         -------
         stop : bool
-            True when a callback asked to stop; a solver may end its
+            True when the callback asked to stop; a solver may end its
             iterations there (without a convergence warning).
         """
         self.curve.append(float(loss))
-        if self._reporter is not None:
-            return self._reporter.iteration(len(self.curve), self.curve[-1], x)
+        if self.callback is not None:
+            return bool(self.callback(len(self.curve), self.curve[-1], x))
         if self.verbose:
             now = time.perf_counter()
             print(

@@ -94,17 +94,20 @@ class ConjugateGradient(WholeBatchSolver):
         self.c1 = c1
         self.c2 = c2
 
-    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose):
+    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose,
+                 callback=None):  # fmt: skip
         if self.beta not in _BETAS:
             raise ValueError(f"beta must be one of {_BETAS}, got {self.beta!r}.")
         if self.restart is not None and int(self.restart) < 1:
             raise ValueError(f"restart must be None or >= 1, got {self.restart!r}.")
-        args = dict(max_iter=max_iter, max_fun=max_fun, tol=tol, verbose=verbose)
+        args = dict(max_iter=max_iter, max_fun=max_fun, tol=tol, verbose=verbose,
+                    callback=callback)  # fmt: skip
         if self.beta == "polak-ribiere" and self.restart is None:
             return _ScipyCG(self.c1, self.c2).minimize(problem, x0, **args)
         return self._minimize(problem, x0, **args)
 
-    def _minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose):
+    def _minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose,
+                  callback=None):  # fmt: skip
         fun = EvaluationCache(problem)
         x = np.array(x0, dtype=np.float64)
         restart = x.size if self.restart is None else int(self.restart)
@@ -113,7 +116,7 @@ class ConjugateGradient(WholeBatchSolver):
         since_restart = 0
         # scipy's first-step guess: a step of about 1 / ||g||.
         f_before = f + np.linalg.norm(g) / 2
-        progress = Progress(verbose)
+        progress = Progress(verbose, callback)
         n_iter, reason = 0, None
         while True:
             if np.max(np.abs(g)) <= tol:

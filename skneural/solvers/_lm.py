@@ -15,12 +15,7 @@ import numpy as np
 import scipy.optimize
 
 from .._program_cache import program
-from .._objective import (
-    _flat_objective,
-    flat_residuals_and_jacobian,
-    flat_value_and_grad,
-    precision,
-)
+from .._objective import precision
 from ._base import (
     Progress,
     WholeBatchResult,
@@ -37,24 +32,12 @@ def _densified(problem):
     """What the memory message adds for a sparse ``X`` (densified here)."""
     if not problem.dense_X_nbytes:
         return ""
-    rows, cols = problem.data[0].shape
+    rows, cols = problem.X.shape
     return (
         f" and a dense {rows} x {cols} copy of the sparse X (least-squares "
         "solvers form dense per-sample Jacobian rows; solver='lbfgs' and the "
         "stepwise solvers keep X sparse)"
     )
-
-
-@program(static_argnames=("shapes", "activation", "loss", "side"))
-def _linearize(x, X, Y, w, alpha, l2, *, shapes, activation, loss, side):
-    """Objective, gradient, data Jacobian, (parameter side) ``J^T J`` and the
-    diagonal of the Gauss-Newton matrix ``J^T J + diag(l2)``."""
-    static = dict(shapes=shapes, activation=activation, loss=loss)
-    value, grad = flat_value_and_grad(x, X, Y, w, alpha, **static)
-    _, J = flat_residuals_and_jacobian(x, X, Y, w, **static)
-    JtJ = J.T @ J if side == "params" else jnp.zeros((0, 0), J.dtype)
-    diag = (jnp.diagonal(JtJ) if side == "params" else jnp.sum(J**2, axis=0)) + l2
-    return value, grad, J, JtJ, diag
 
 
 def damped_step(grad, J, JtJ, l2, lam, *, side):
@@ -83,15 +66,10 @@ def damped_step(grad, J, JtJ, l2, lam, *, side):
     return -(u - inv * (J.T @ v))
 
 
-@program(static_argnames=("shapes", "activation", "loss", "side"))
-def _trial(x, grad, J, JtJ, l2, lam, X, Y, w, alpha, *, shapes, activation, loss,
-           side):  # fmt: skip
-    """A damped step from ``x`` and the objective where it lands."""
-    x_new = x + damped_step(grad, J, JtJ, l2, lam, side=side)
-    value = _flat_objective(
-        x_new, X, Y, w, alpha, shapes=shapes, activation=activation, loss=loss
-    )
-    return x_new, value
+@program(static_argnames=("side",))
+def _step(x, grad, J, JtJ, l2, lam, *, side):
+    """``x`` plus the damped step (:func:`damped_step`)."""
+    return x + damped_step(grad, J, JtJ, l2, lam, side=side)
 
 
 class LevenbergMarquardt(WholeBatchSolver):
@@ -116,7 +94,9 @@ class LevenbergMarquardt(WholeBatchSolver):
     (:func:`damped_step`), so networks with more weights than residuals --
     which ``scipy.optimize.least_squares(method='lm')`` refuses -- train too.
     The Jacobian is built with ``jax.vmap`` over per-sample reverse-mode
-    derivatives.
+    derivatives (:meth:`skneural._objective.Problem.gauss_newton`); with a
+    list of devices (``device=["all"]``) its rows, and the objective's, are
+    split across them, as for 'lbfgs'.
 
     Residuals: for squared error (the regressor's default), one per sample and
     output, ``sqrt(w_i / (sum(w) n_outputs)) * (y - y_hat)``. For any other
@@ -196,7 +176,8 @@ class LevenbergMarquardt(WholeBatchSolver):
         self.mu_max = mu_max
         self.memory_limit = memory_limit
 
-    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose):
+    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose,
+                 callback=None):  # fmt: skip
         if self.damping not in _DAMPINGS:
             raise ValueError(
                 f"damping must be one of {_DAMPINGS}, got {self.damping!r}."
@@ -212,16 +193,15 @@ class LevenbergMarquardt(WholeBatchSolver):
             f"its {m} x {n} Jacobian and {s} x {s} linear system"
             + _densified(problem),
         )
-        static = dict(problem._static, side=side)
+        gram = side == "params"
         with precision(problem.dtype):
-            data = problem.least_squares_data  # X (dense), Y, w, alpha
-            l2 = jnp.asarray(problem.l2_diagonal, dtype=problem.dtype)
+            l2 = jax.device_put(np.asarray(problem.l2_diagonal, dtype=problem.dtype))
             x = jnp.asarray(x0, dtype=problem.dtype)
-            f, g, J, JtJ, diag = _linearize(x, *data, l2, **static)
+            f, g, J, JtJ, diag = problem.gauss_newton(x, gram=gram)
             D = self._scaling(diag)
             f = float(f)
             nfev, n_iter, mu, reason = 1, 0, float(self.mu), None
-            progress = Progress(verbose)
+            progress = Progress(verbose, callback)
             while True:
                 if not np.isfinite(f):
                     reason = "the objective is not finite"
@@ -235,7 +215,8 @@ class LevenbergMarquardt(WholeBatchSolver):
                     reason = f"reached max_fun={max_fun} objective evaluations"
                     break
                 while mu <= self.mu_max and nfev < max_fun:
-                    x_new, f_new = _trial(x, g, J, JtJ, l2, mu * D, *data, **static)
+                    x_new = _step(x, g, J, JtJ, l2, mu * D, side=side)
+                    f_new = problem.least_squares_value(x_new)
                     nfev += 1
                     f_new = float(f_new)
                     if f_new < f:
@@ -254,7 +235,7 @@ class LevenbergMarquardt(WholeBatchSolver):
                         reason = f"reached max_fun={max_fun} objective evaluations"
                     break
                 x = x_new
-                f, g, J, JtJ, diag = _linearize(x, *data, l2, **static)
+                f, g, J, JtJ, diag = problem.gauss_newton(x, gram=gram)
                 D = self._scaling(diag)
                 f = float(f)
                 n_iter += 1
@@ -321,7 +302,8 @@ class LeastSquares(WholeBatchSolver):
         self.tr_solver = tr_solver
         self.memory_limit = memory_limit
 
-    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose):
+    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose,
+                 callback=None):  # fmt: skip
         problem.require_least_squares("LeastSquares")
         m, n = problem.residual_size, problem.n_params
         if self.method == "lm" and m < n:
@@ -337,7 +319,7 @@ class LeastSquares(WholeBatchSolver):
             self.memory_limit,
             f"its dense {m} x {n} Jacobian" + _densified(problem),
         )
-        progress = Progress(verbose)
+        progress = Progress(verbose, callback)
         costs = {}
 
         def fun(x):

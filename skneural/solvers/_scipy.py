@@ -118,13 +118,14 @@ class ScipyMinimizer(WholeBatchSolver):
     def _check_memory(self, problem):
         """Raise before a run whose dense matrices would not fit."""
 
-    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose):
+    def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose,
+                 callback=None):  # fmt: skip
         self._check_memory(problem)
         fun = EvaluationCache(problem)
-        progress = Progress(verbose)
+        progress = Progress(verbose, callback)
         stop = []
 
-        def callback(intermediate_result):
+        def on_iteration(intermediate_result):
             x = intermediate_result.x
             if progress(intermediate_result.fun, x):  # a callback asked to stop
                 stop.append(None)
@@ -146,7 +147,7 @@ class ScipyMinimizer(WholeBatchSolver):
             method=self.method,
             jac=True,
             hessp=problem.hvp if self.uses_hessp else None,
-            callback=callback,
+            callback=on_iteration,
             options=self._options(max_iter, max_fun, tol),
         )
         n_iter = min(int(res.nit), max_iter)
