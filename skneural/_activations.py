@@ -29,6 +29,7 @@ from typing import Callable, Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
 from ._messages import did_you_mean, one_of
 
@@ -490,3 +491,22 @@ def layer_kind(activation):
     if isinstance(activation, Activation) and activation.name in LAYER_ACTIVATIONS:
         return activation.name
     return None
+
+
+class ActivationNames(StrOptions):
+    """The estimators' constraint on an ``activation`` name: the keys of
+    :data:`ACTIVATIONS`, :data:`LAYER_ACTIVATIONS` and :data:`STEP_FUNCTIONS`,
+    read when a parameter is validated, so that an entry added to a registry
+    is accepted without further edits."""
+
+    def __init__(self):
+        super().__init__(set())
+
+    @property
+    def options(self):
+        return set(ACTIVATIONS) | set(LAYER_ACTIVATIONS) | set(STEP_FUNCTIONS)
+
+    @options.setter
+    def options(self, value):
+        # Options.__init__ assigns the set; the registries are the options.
+        pass

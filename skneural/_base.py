@@ -36,6 +36,7 @@ from ._activations import (
     LAYER_ACTIVATIONS,
     STEP_FUNCTIONS,
     Activation,
+    ActivationNames,
     resolve,
 )
 from ._batched import _prefitted
@@ -213,7 +214,7 @@ class BaseNeural(SklearnConversionMixin, CallbackSupportMixin, BaseEstimator, AB
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [
-            StrOptions(set(ACTIVATIONS) | set(LAYER_ACTIVATIONS) | set(STEP_FUNCTIONS)),
+            ActivationNames(),
             callable,
             list,
             tuple,

@@ -42,6 +42,10 @@ MAX_TRANSFORMATIONS = 64
 class Solver(BaseEstimator, ABC):
     """Base class of every skneural solver."""
 
+    #: Whether the solver minimises the whole-data objective (its loss curve
+    #: has one entry per iteration rather than per epoch).
+    whole_batch = False
+
 
 class StepwiseSolver(Solver):
     """Base class of minibatch solvers built on optax.
@@ -369,6 +373,8 @@ class WholeBatchSolver(Solver):
     The objective must be a fixed function of the parameters: line searches,
     trust regions and accept/reject tests compare its values.
     """
+
+    whole_batch = True
 
     @abstractmethod
     def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose):
