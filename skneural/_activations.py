@@ -23,8 +23,8 @@ a list with one of those per hidden layer.
 """
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -112,8 +112,8 @@ class LayerType:
 
     apply: Callable
     defaults: dict = field(default_factory=dict)
-    params: Optional[Callable] = None
-    width: Optional[Callable] = None
+    params: Callable | None = None
+    width: Callable | None = None
     stochastic: bool = False
     summary: str = ""
     description: str = ""

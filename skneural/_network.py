@@ -18,15 +18,14 @@ type.
 compiles nothing for initialisation; :func:`apply` is jax-traceable.
 """
 
-from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._program_cache import program
 from ._activations import function, layer_type, resolve
+from ._program_cache import program
 from ._sparse import SparseRows
 
 #: Momentum of the batch-normalisation running statistics.

@@ -13,8 +13,7 @@ from sklearn.metrics import recall_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.class_weight import compute_sample_weight
 
-from skneural import Activation, NeuralClassifier, NeuralRegressor
-from skneural import _activations
+from skneural import Activation, NeuralClassifier, NeuralRegressor, _activations
 from skneural._activations import (
     ACTIVATIONS,
     LAYER_ACTIVATIONS,
