@@ -46,6 +46,8 @@ extensions = [
     "numpydoc",
     "matplotlib.sphinxext.plot_directive",
     "sphinx_gallery.gen_gallery",
+    # The activation tables and name lists, from skneural's registries.
+    "skneural_registry",
 ]
 
 # Cross-links to other projects' documentation need their inventories, which

@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _devices, _network, _sparse
-from ._activations import ACTIVATIONS, LAYER_ACTIVATIONS, STEP_FUNCTIONS, resolve
+from ._activations import ActivationNames, resolve
 from ._batched import _prefitted
 from ._checks import (
     check_callable_activations,
@@ -71,7 +71,7 @@ class BaseNeural(FittedStateMixin, SklearnConversionMixin, CallbackSupportMixin,
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [
-            StrOptions(set(ACTIVATIONS) | set(LAYER_ACTIVATIONS) | set(STEP_FUNCTIONS)),
+            ActivationNames(),
             callable,
             list,
             tuple,

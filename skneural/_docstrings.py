@@ -1,40 +1,132 @@
-"""Docstring fragments shared by NeuralClassifier and NeuralRegressor."""
+"""Docstring fragments shared by NeuralClassifier and NeuralRegressor.
 
-_COMMON_PARAMS_DOC = """
+The lists of names in them (activations, layer types, step functions,
+solvers) are built from the registries when this module is imported, and so
+are the reStructuredText tables of the user guide (:func:`registry_rst`, used
+by the ``skneural-registry`` directive in ``docs/sphinxext``).
+"""
+
+import textwrap
+
+from ._activations import ACTIVATIONS, LAYER_ACTIVATIONS, STEP_FUNCTIONS
+from ._losses import LOSSES
+from .solvers import SOLVERS
+
+#: scikit-learn's MLP activations, listed first.
+SKLEARN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+#: scikit-learn's MLP solvers, built from the MLP-style parameters.
+SKLEARN_SOLVERS = ("adam", "sgd", "lbfgs")
+
+_INDENT = " " * 8
+
+
+def _quoted(names):
+    return [f"'{n}'" for n in names]
+
+
+def _and(items):
+    """'a', 'a and b', 'a, b and c'."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _fill(text):
+    return textwrap.fill(
+        text, width=78, initial_indent=_INDENT, subsequent_indent=_INDENT,
+        break_long_words=False, break_on_hyphens=False,
+    )  # fmt: skip
+
+
+def activation_groups(registry=None):
+    """Names of the elementwise activations grouped by entry (aliases share
+    one), in registry order.
+
+    Parameters
+    ----------
+    registry : dict or None
+        Name -> entry; None for :data:`skneural._activations.ACTIVATIONS`.
+
+    Returns
+    -------
+    list of list of str
+    """
+    registry = ACTIVATIONS if registry is None else registry
+    groups = {}
+    for name, entry in registry.items():
+        groups.setdefault(id(entry), []).append(name)
+    return list(groups.values())
+
+
+def activation_param_doc():
+    """The ``activation`` parameter's entry, built from the registries."""
+    groups = activation_groups()
+    sklearn = [n for n in SKLEARN_ACTIVATIONS if n in ACTIVATIONS]
+    others, aliases = [], []
+    for group in groups:
+        if any(n in sklearn for n in group):
+            aliases += [n for n in group if n not in sklearn]
+        else:
+            others.append("/".join(_quoted(group)))
+    names = ", ".join(_quoted(sklearn)) + " as in scikit-learn"
+    if others or aliases:
+        names += ", and " + ", ".join(others + _quoted(aliases))
+    layers = [
+        f"'{name}'" + (f" ({entry.summary})" if entry.summary else "")
+        for name, entry in LAYER_ACTIVATIONS.items()
+    ]
+    text = f"Activation of the hidden layers: a name ({names}"
+    if layers:
+        text += ", and the layer activations " + _and(layers)
+    text += (
+        "), an :class:`~skneural.Activation` for non-default arguments (e.g. "
+        "the slope of 'leaky_relu'), any jax-traceable elementwise callable, "
+        "or a list with one of these per hidden layer."
+    )
+    if STEP_FUNCTIONS:
+        text += (
+            f" The step functions {_and(_quoted(STEP_FUNCTIONS))} have no "
+            "gradient and are rejected: use :class:`~skneural.Perceptron`."
+        )
+    return (
+        "    activation : str, Activation, callable or list, default='relu'\n"
+        + _fill(text)
+        + "\n\n"
+    )
+
+
+def solver_param_doc():
+    """The ``solver`` parameter's entry, built from
+    :data:`skneural.solvers.SOLVERS`."""
+    sklearn = ", ".join(_quoted(n for n in SKLEARN_SOLVERS if n in SOLVERS))
+    others = ", ".join(_quoted(n for n in SOLVERS if n not in SKLEARN_SOLVERS))
+    text = (
+        f"The training algorithm. Names: {sklearn} as in scikit-learn, built "
+        "from this estimator's MLP-style parameters (``learning_rate_init``, "
+        "``momentum``, ``nesterovs_momentum``, ``beta_1``, ``beta_2``, "
+        "``epsilon``), and the other keys of :data:`skneural.solvers.SOLVERS` "
+        f"({others}), built with their defaults. A solver object from "
+        ":mod:`skneural.solvers` carries its own hyperparameters (searchable as "
+        "``solver__learning_rate`` etc.); any ``optax.GradientTransformation`` "
+        "is used as a minibatch solver, except those whose update needs the "
+        "objective's value or function (``optax.lbfgs``, ``optax.polyak_sgd``: "
+        "line searches on a fixed objective), which are refused in favour of "
+        "the whole-batch solvers such as 'lbfgs'."
+    )
+    return (
+        "    solver : str, solver object or optax.GradientTransformation, "
+        "default='adam'\n" + _fill(text) + "\n\n"
+    )
+
+
+_COMMON_PARAMS_DOC = (
+    """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
 
-    activation : str, Activation, callable or list, default='relu'
-        Activation of the hidden layers: a name ('identity', 'logistic',
-        'tanh', 'relu' as in scikit-learn, and 'leaky_relu', 'elu', 'selu',
-        'gelu', 'swish'/'silu', 'softplus', 'mish', 'softsign', 'hard_tanh',
-        'hard_sigmoid', 'hard_swish', 'tanh_shrink', 'soft_shrink',
-        'hard_shrink', 'piecewise_linear', 'linear', 'sigmoid', and the layer
-        activations 'prelu' (learned slopes), 'rrelu' (random slopes in
-        training) and 'maxout' (max of 2 linear pieces)), an
-        :class:`~skneural.Activation` for non-default arguments (e.g. the
-        slope of 'leaky_relu'), any jax-traceable elementwise callable, or a
-        list with one of these per hidden layer. The step functions
-        'heaviside' and 'sign' have no gradient and are rejected: use
-        :class:`~skneural.Perceptron`.
-
-    solver : str, solver object or optax.GradientTransformation, default='adam'
-        The training algorithm. Names: 'adam', 'sgd', 'lbfgs' as in
-        scikit-learn, built from this estimator's MLP-style parameters
-        (``learning_rate_init``, ``momentum``, ``nesterovs_momentum``,
-        ``beta_1``, ``beta_2``, ``epsilon``), and the other keys of
-        :data:`skneural.solvers.SOLVERS` ('momentum', 'nesterov', 'adagrad',
-        'adadelta', 'rmsprop', 'adamw', 'nadam', 'rprop', 'quickprop', 'bfgs',
-        'cg', 'newton-cg', 'trust-ncg', 'trust-krylov', 'lm',
-        'least-squares'), built with their defaults. A solver object from
-        :mod:`skneural.solvers` carries its own hyperparameters (searchable as
-        ``solver__learning_rate`` etc.); any ``optax.GradientTransformation``
-        is used as a minibatch solver, except those whose update needs the
-        objective's value or function (``optax.lbfgs``, ``optax.polyak_sgd``:
-        line searches on a fixed objective), which are refused in favour of
-        the whole-batch solvers such as 'lbfgs'.
-
-    alpha : float, default=0.0001
+"""
+    + activation_param_doc()
+    + solver_param_doc()
+    + """    alpha : float, default=0.0001
         Strength of the L2 penalty, divided by the number (or total weight) of
         the samples in the batch, as in scikit-learn.
 
@@ -164,6 +256,7 @@ _COMMON_PARAMS_DOC = """
         ``jax.nn.initializers`` (He for ReLU-like activations, LeCun normal
         for SELU) with zero biases.
 """
+)
 
 _COMMON_ATTRS_DOC = """
     loss_ : float
@@ -231,3 +324,117 @@ _COMMON_ATTRS_DOC = """
         With early stopping, the objective on the held-out data after every
         epoch (inference mode); else None.
 """
+
+
+def _arguments_rst(entry):
+    """``name`` :math:`symbol` (default), ... for an activation entry."""
+    symbols = getattr(entry, "symbols", {})
+    cells = []
+    for name, default in getattr(entry, "defaults", {}).items():
+        symbol = f" :math:`{symbols[name]}`" if name in symbols else ""
+        cells.append(f"``{name}``{symbol} ({default!r})")
+    return ", ".join(cells)
+
+
+def _first_line(obj):
+    doc = (getattr(obj, "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+def _cell(text, first=False):
+    prefix = "   * -" if first else "     -"
+    return f"{prefix} {text}" if text else prefix
+
+
+def _activations_rst():
+    """The list-table of the elementwise activations (aliases on one row)."""
+    lines = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 22 44 18 16",
+        "",
+        _cell("name", first=True),
+        _cell(":math:`g(x)`"),
+        _cell("arguments (default)"),
+        _cell("reference"),
+    ]
+    for group in activation_groups():
+        entry = ACTIVATIONS[group[0]]
+        lines += [
+            _cell(", ".join(f'``"{n}"``' for n in group), first=True),
+            _cell(getattr(entry, "formula", "") or _first_line(entry)),
+            _cell(_arguments_rst(entry)),
+            _cell(getattr(entry, "reference", "")),
+        ]
+    return lines
+
+
+def _layer_activations_rst():
+    """A definition list of the layer activations."""
+    lines = []
+    for name, entry in LAYER_ACTIVATIONS.items():
+        text = entry.description or entry.summary
+        if entry.reference:
+            text += f" See {entry.reference}."
+        lines += [f'``"{name}"``', "    " + text]
+    return lines
+
+
+def registry_names(kind):
+    """Names of one registry, for the inline lists of the documentation.
+
+    Parameters
+    ----------
+    kind : str
+        'activations', 'layer-activations', 'step-functions', 'solvers',
+        'solvers-other' (those not in scikit-learn), 'solvers-whole-batch',
+        'solvers-stepwise', 'losses',
+        'losses-regression' (identity or exp output) or 'losses-classification'.
+
+    Returns
+    -------
+    list of str
+    """
+    if kind == "activations":
+        return list(ACTIVATIONS)
+    if kind == "layer-activations":
+        return list(LAYER_ACTIVATIONS)
+    if kind == "step-functions":
+        return list(STEP_FUNCTIONS)
+    if kind == "solvers":
+        return list(SOLVERS)
+    if kind == "solvers-other":
+        return [n for n in SOLVERS if n not in SKLEARN_SOLVERS]
+    if kind == "solvers-whole-batch":
+        return [n for n, cls in SOLVERS.items() if cls.whole_batch]
+    if kind == "solvers-stepwise":
+        return [n for n, cls in SOLVERS.items() if not cls.whole_batch]
+    if kind == "losses":
+        return list(LOSSES)
+    regression = [n for n, loss in LOSSES.items()
+                  if loss.out_activation in ("identity", "exp")]  # fmt: skip
+    if kind == "losses-regression":
+        return regression
+    if kind == "losses-classification":
+        return [n for n in LOSSES if n not in regression]
+    raise ValueError(f"Unknown registry {kind!r}.")
+
+
+def registry_rst(kind):
+    """reStructuredText lines rendering a registry in the user guide.
+
+    Parameters
+    ----------
+    kind : {'activations', 'layer-activations'}
+        The elementwise activations (a table of formulas, arguments and
+        references) or the layer activations (a definition list).
+
+    Returns
+    -------
+    list of str
+    """
+    if kind == "activations":
+        return _activations_rst()
+    if kind == "layer-activations":
+        return _layer_activations_rst()
+    raise ValueError(f"Unknown registry table {kind!r}.")

@@ -1,25 +1,31 @@
 """The multilayer perceptron as pure functions over pytrees.
 
 Trainable ``params`` are a list with one dict per layer: ``{"W": (fan_in,
-fan_out), "b": (fan_out,)}``, plus ``"a"`` (PReLU slopes) and ``"gamma"``,
-``"beta"`` (batch normalisation) on hidden layers that have them. Carried
-``state`` (batch-normalisation running statistics) is a separate list with one
-dict per hidden layer (empty when there is nothing to carry). The static
-description of the architecture is a :class:`Net`.
+fan_out), "b": (fan_out,)}``, plus the extra parameters of a layer type
+(``"a"``, the PReLU slopes) and ``"gamma"``, ``"beta"`` (batch normalisation)
+on hidden layers that have them. Carried ``state`` (batch-normalisation
+running statistics) is a separate list with one dict per hidden layer (empty
+when there is nothing to carry). The static description of the architecture
+is a :class:`Net`.
+
+Layer activations (PReLU, RReLU, maxout, ...) are entries of
+:data:`skneural._activations.LAYER_ACTIVATIONS`: each declares its extra
+parameters, its width factor, its apply function and whether it draws random
+numbers, and this module reads those declarations without naming any layer
+type.
 
 :func:`init` draws the parameters on the host with numpy, so the first fit
 compiles nothing for initialisation; :func:`apply` is jax-traceable.
 """
 
-from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._activations import function, layer_type, resolve
 from ._program_cache import program
-from ._activations import function, layer_kind, resolve
 from ._sparse import SparseRows
 
 #: Momentum of the batch-normalisation running statistics.
@@ -62,7 +68,7 @@ class Net(NamedTuple):
             any(self.dropout)
             or self.input_dropout > 0
             or self.input_noise > 0
-            or any(layer_kind(a) == "rrelu" for a in self.activations)
+            or any(getattr(layer_type(a), "stochastic", False) for a in self.activations)
         )
 
 
@@ -93,10 +99,12 @@ def init(rng, layer_units, activation, dtype, method="glorot_uniform", net=None)
     :class:`~sklearn.neural_network.MLPClassifier` draws them, so the same
     ``random_state`` gives the same initial weights. The other methods
     (:data:`INITIALIZERS`) are ``jax.nn.initializers`` with a key drawn from
-    ``rng``; their biases start at zero. A maxout layer of ``u`` units with
-    ``k`` pieces has ``u * k`` linear units; PReLU slopes start at their
-    ``init`` argument (0.25), batch-normalisation scales at 1 and shifts at 0,
-    running means at 0 and running variances at 1.
+    ``rng``; their biases start at zero. A layer of ``u`` units whose layer
+    type has width factor ``k`` has ``u * k`` linear units (maxout: ``k`` is
+    its ``pieces``); a layer type's extra parameters start at the values its
+    entry gives (PReLU slopes at their ``init`` argument, 0.25); after them,
+    batch-normalisation scales start at 1 and shifts at 0, running means at 0
+    and running variances at 1.
 
     Parameters
     ----------
@@ -122,8 +130,10 @@ def init(rng, layer_units, activation, dtype, method="glorot_uniform", net=None)
     """
     n_hidden = len(layer_units) - 2
     net = as_net(activation if net is None else net, n_hidden)
+    kinds = [layer_type(a) for a in net.activations]
     pieces = [
-        a.kwargs["pieces"] if layer_kind(a) == "maxout" else 1 for a in net.activations
+        1 if kind is None else kind.width_factor(**a.kwargs)
+        for kind, a in zip(kinds, net.activations)
     ] + [1]
     shapes = tuple(
         (fan_in, fan_out * k)
@@ -146,10 +156,10 @@ def init(rng, layer_units, activation, dtype, method="glorot_uniform", net=None)
             b = rng.uniform(-bound, bound, fan_out).astype(dtype, copy=False)
             params.append({"W": W, "b": b})
     state = []
-    for layer, units, a in zip(params, layer_units[1:-1], net.activations):
+    for layer, units, a, kind in zip(params, layer_units[1:-1], net.activations, kinds):
         layer_state = {}
-        if layer_kind(a) == "prelu":
-            layer["a"] = np.full(units, a.kwargs["init"], dtype=dtype)
+        if kind is not None:
+            layer.update(kind.extra_params(units, dtype, **a.kwargs))
         if net.batch_norm:
             width = layer["W"].shape[1]
             layer["gamma"] = np.ones(width, dtype=dtype)
@@ -176,19 +186,11 @@ def _dropout(h, rate, key):
 
 
 def _activate(h, a, layer, key, train):
-    kind = layer_kind(a)
-    if kind == "prelu":
-        return jnp.where(h >= 0, h, layer["a"] * h)
-    if kind == "rrelu":
-        lower, upper = a.kwargs["lower"], a.kwargs["upper"]
-        if train:
-            slope = jax.random.uniform(key, h.shape, h.dtype, lower, upper)
-        else:
-            slope = (lower + upper) / 2
-        return jnp.where(h >= 0, h, slope * h)
-    if kind == "maxout":
-        k = a.kwargs["pieces"]
-        return h.reshape(h.shape[:-1] + (h.shape[-1] // k, k)).max(axis=-1)
+    """A hidden layer's activation: its layer type's apply function, or the
+    elementwise function."""
+    kind = layer_type(a)
+    if kind is not None:
+        return kind.apply(h, layer, key, train, **a.kwargs)
     return function(a)(h)
 
 

@@ -20,7 +20,6 @@ varying them reuses the compiled code.
 """
 
 import contextlib
-from functools import partial
 from typing import NamedTuple
 
 import jax

@@ -39,7 +39,6 @@ import threading
 import time
 
 import jax
-import numpy as np
 
 from . import _devices
 

@@ -36,10 +36,14 @@ def _final_estimator(estimator):
 
 
 def _is_whole_batch(estimator):
-    """Whether ``loss_curve_`` counts iterations rather than epochs: the
-    solver (skneural's object for a name, or scikit-learn's 'lbfgs') is a
-    whole-batch solver."""
-    from .solvers import SOLVERS, WholeBatchSolver
+    """Whether ``loss_curve_`` counts iterations rather than epochs.
+
+    A skneural estimator asks its solver object (the ``whole_batch`` attribute
+    of :class:`skneural.solvers.Solver`); for scikit-learn's MLP estimators,
+    whose whole-batch solver is 'lbfgs', the name is looked up in
+    :data:`skneural.solvers.SOLVERS`.
+    """
+    from .solvers import SOLVERS
 
     if hasattr(estimator, "_solver_object"):  # skneural: names -> objects
         solver = estimator._solver_object()
@@ -47,8 +51,7 @@ def _is_whole_batch(estimator):
         solver = getattr(estimator, "solver", None)
         if isinstance(solver, str):
             solver = SOLVERS.get(solver)
-            return isinstance(solver, type) and issubclass(solver, WholeBatchSolver)
-    return isinstance(solver, WholeBatchSolver)
+    return bool(getattr(solver, "whole_batch", False))
 
 
 def _twin_of(ax):

@@ -13,9 +13,18 @@ from sklearn.metrics import recall_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.class_weight import compute_sample_weight
 
-from skneural import Activation, NeuralClassifier, NeuralRegressor
-from skneural._activations import ACTIVATIONS, function, resolve
-from skneural._network import INITIALIZERS, init
+from skneural import Activation, NeuralClassifier, NeuralRegressor, _activations
+from skneural._activations import (
+    ACTIVATIONS,
+    LAYER_ACTIVATIONS,
+    STEP_FUNCTIONS,
+    Elementwise,
+    LayerType,
+    function,
+    layer_type,
+    resolve,
+)
+from skneural._network import INITIALIZERS, Net, as_net, forward, init
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"
@@ -121,6 +130,124 @@ def test_per_layer_activations_and_callables():
     np.testing.assert_allclose(a.coefs_[0], b.coefs_[0], rtol=1e-10)
     with pytest.raises(ValueError, match="one activation per hidden layer"):
         NeuralClassifier(hidden_layer_sizes=(8, 6), activation=["tanh"]).fit(X, y)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_every_activation_entry_is_documented(name):
+    entry = ACTIVATIONS[name]
+    assert isinstance(entry, Elementwise)
+    assert entry.formula
+    assert set(entry.symbols) <= set(entry.defaults)
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_ACTIVATIONS))
+def test_layer_type_entry_declares_its_layer(name):
+    """Every layer type: its parameter shapes (width factor, extra
+    parameters and their initial values), its randomness flag and its
+    documentation come from its entry."""
+    entry = LAYER_ACTIVATIONS[name]
+    assert isinstance(entry, LayerType)
+    assert entry.summary and entry.description
+    a = Activation(name)
+    assert layer_type(a) is entry
+    assert a.kwargs == entry.defaults
+    assert resolve(name, 2) == (a, a)
+    with pytest.raises(TypeError, match="layer"):
+        a(np.zeros(3))
+    net = Net((a,), (0.0,))
+    assert net.stochastic is entry.stochastic
+    rng = np.random.RandomState(0)
+    params, _ = init(rng, [4, 5, 3], a, np.float64, net=net)
+    k = entry.width_factor(**a.kwargs)
+    assert params[0]["W"].shape == (4, 5 * k)
+    extras = entry.extra_params(5, np.float64, **a.kwargs)
+    assert set(params[0]) == {"W", "b", *extras}
+    for key, value in extras.items():
+        np.testing.assert_array_equal(params[0][key], value)
+    z = forward(params, np.ones((2, 4)), net)
+    assert z.shape == (2, 3)
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_ACTIVATIONS))
+def test_layer_type_fits_and_predicts(name):
+    X, y = load_iris(return_X_y=True)
+    solver = "adam" if LAYER_ACTIVATIONS[name].stochastic else "lbfgs"
+    clf = NeuralClassifier(hidden_layer_sizes=(6,), activation=name, solver=solver,
+                           max_iter=50, random_state=0).fit(X, y)
+    assert clf.predict(X).shape == y.shape
+    assert np.all(np.isfinite(clf.predict_proba(X)))
+
+
+def _pairs(h, params, key, train, scale):
+    """Toy layer: tanh of a learned scale times the mean of pairs of units."""
+    pairs = h.reshape(h.shape[:-1] + (h.shape[-1] // 2, 2)).mean(axis=-1)
+    return jax.numpy.tanh(params["s"] * pairs)
+
+
+TOY_LAYER = LayerType(
+    _pairs,
+    defaults={"scale": 0.5},
+    params=lambda units, dtype, scale: {"s": np.full(units, scale, dtype=dtype)},
+    width=lambda scale: 2,
+    summary="toy pairs",
+    description="Toy layer of the tests.",
+)
+TOY_ACTIVATION = Elementwise(lambda x: x / (1 + x**2), r":math:`x / (1 + x^2)`")
+
+
+@pytest.fixture
+def toy_registries(monkeypatch):
+    """A layer type and an elementwise activation added as one entry each."""
+    monkeypatch.setitem(_activations.LAYER_ACTIVATIONS, "toy_pairs", TOY_LAYER)
+    monkeypatch.setitem(_activations.ACTIVATIONS, "toy_rational", TOY_ACTIVATION)
+
+
+def test_new_layer_type_is_one_registry_entry(toy_registries):
+    X, y = load_iris(return_X_y=True)
+    clf = NeuralClassifier(hidden_layer_sizes=(5,), activation="toy_pairs",
+                           solver="lbfgs", max_iter=200, random_state=0)
+    clf._validate_params()
+    clf.fit(X, y)
+    assert clf.coefs_[0].shape == (4, 10)
+    assert clf.layer_params_[0]["s"].shape == (5,)
+    assert not np.allclose(clf.layer_params_[0]["s"], 0.5)  # learned
+    assert clf.score(X, y) > 0.9
+    # Its keyword arguments, a list of layers and a stepwise solver.
+    clf = NeuralClassifier(
+        hidden_layer_sizes=(6, 4),
+        activation=[Activation("toy_pairs", scale=2.0), "toy_rational"],
+        max_iter=20, random_state=0,
+    ).fit(X, y)
+    assert clf.coefs_[0].shape == (4, 12)
+    assert clf.predict(X).shape == y.shape
+    with pytest.raises(ValueError, match="takes no argument"):
+        Activation("toy_pairs", pieces=3)
+
+
+def test_new_activation_is_one_registry_entry(toy_registries):
+    X, y = make_regression(n_samples=60, n_features=3, random_state=0)
+    reg = NeuralRegressor(hidden_layer_sizes=(6,), activation="toy_rational",
+                          solver="lbfgs", max_iter=50, random_state=0)
+    reg._validate_params()
+    reg.fit(X, y)
+    z = np.asarray(reg.predict(X))
+    params = [{"W": W, "b": b} for W, b in zip(reg.coefs_, reg.intercepts_)]
+    expected = forward(params, X, as_net(lambda x: x / (1 + x**2), 1))
+    np.testing.assert_allclose(z, np.asarray(expected).ravel(), rtol=1e-5,
+                               atol=1e-8)
+    assert "toy_rational" in _activations.ActivationNames().options
+
+
+def test_unregistered_names_are_still_refused():
+    X, y = load_iris(return_X_y=True)
+    for name in ("toy_pairs", "toy_rational"):
+        with pytest.raises(ValueError, match="activation"):
+            NeuralClassifier(activation=name).fit(X, y)
+
+
+def test_registries_do_not_overlap():
+    assert not set(ACTIVATIONS) & set(LAYER_ACTIVATIONS)
+    assert not (set(ACTIVATIONS) | set(LAYER_ACTIVATIONS)) & set(STEP_FUNCTIONS)
 
 
 @pytest.mark.parametrize("step", ["heaviside", "sign"])

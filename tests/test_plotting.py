@@ -126,6 +126,25 @@ def test_loss_curve_lm_is_labelled_by_iteration():
     assert LossCurveDisplay.from_estimator(reg).ax_.get_xlabel() == "Iteration"
 
 
+@pytest.mark.parametrize(
+    "name, xlabel",
+    [("lbfgs", "Iteration"), ("lm", "Iteration"), ("cg", "Iteration"),
+     ("bfgs", "Iteration"), ("newton-cg", "Iteration"), ("adam", "Epoch")],
+)
+def test_loss_curve_xlabel_asks_the_solver(name, xlabel):
+    """The x label comes from the solver's ``whole_batch`` attribute."""
+    assert SOLVERS[name].whole_batch is (xlabel == "Iteration")
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    reg = NeuralRegressor(
+        hidden_layer_sizes=(4,), solver=name, max_iter=5, random_state=0
+    ).fit(X, X.sum(axis=1))
+    assert LossCurveDisplay.from_estimator(reg).ax_.get_xlabel() == xlabel
+    if name in ("lbfgs", "adam"):  # scikit-learn's MLP: the answer by name
+        from skneural.plotting import _is_whole_batch
+
+        assert _is_whole_batch(MLPRegressor(solver=name)) is (xlabel == "Iteration")
+
+
 def test_loss_curve_legend_is_off_the_curves(digits):
     """With early stopping the legend does not cover the axes (where both the
     loss and the validation curves are drawn)."""

@@ -55,6 +55,10 @@ class Solver(BaseEstimator, ABC):
 
     _parameter_constraints: dict = {}
 
+    #: Whether the solver minimises the whole-data objective (its loss curve
+    #: has one entry per iteration rather than per epoch).
+    whole_batch = False
+
 
 def as_given(value):
     """A structural argument used as it is given (see ``_static_params``)."""
@@ -484,6 +488,8 @@ class WholeBatchSolver(Solver):
     The objective must be a fixed function of the parameters: line searches,
     trust regions and accept/reject tests compare its values.
     """
+
+    whole_batch = True
 
     @abstractmethod
     def minimize(self, problem, x0, *, max_iter, max_fun, tol, verbose,

@@ -7,7 +7,6 @@ losses the roots of twice the per-sample losses, so either way the value is
 exactly the estimator's objective.
 """
 
-from functools import partial
 
 import jax
 import jax.numpy as jnp
