@@ -3,7 +3,7 @@
 Data flow of ``fit``: parameter validation -> ``validate_data`` and label
 encoding -> :func:`skneural._network.init` -> a frozen description of the fit
 (:func:`skneural._config.stepwise_config`, or the objective as a
-:class:`skneural._objective.Problem` for a whole-batch solver) -> the driver
+:class:`skneural._problem.Problem` for a whole-batch solver) -> the driver
 (:func:`skneural._driver.train`, :func:`skneural._whole_batch.train_whole_batch`),
 which returns a result -> numpy fitted attributes
 (:meth:`~skneural._fitted.FittedStateMixin._apply_result`).
@@ -36,7 +36,8 @@ from ._driver import bound_program_caches, train
 from ._export import SklearnConversionMixin
 from ._fitted import FittedStateMixin
 from ._losses import LOSSES
-from ._objective import Problem, precision, ravel, shapes_of
+from ._objective import precision, ravel, shapes_of
+from ._problem import Problem
 from ._predict import network_output
 from ._progress import CallbackSupportMixin, FitReporter
 from ._state import unchanged_on_error

@@ -59,12 +59,7 @@ MAX_PROGRAMS = 32
 
 def bound_program_caches():
     """Drop the programs of any compiled function holding over MAX_PROGRAMS."""
-    objective = (
-        _objective.predict_output, _objective.inference_objective,
-        _objective.flat_value_and_grad, _objective.flat_hvp,
-        _objective.flat_residuals, _objective.flat_residuals_and_jacobian,
-    )  # fmt: skip
-    for fn in _epochs.PROGRAMS + objective:
+    for fn in _epochs.PROGRAMS + _objective.PROGRAMS:
         if fn._cache_size() > MAX_PROGRAMS:
             fn.clear_cache()
 

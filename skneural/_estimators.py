@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._base import BaseNeural, _output_dtype
 from ._checks import check_class_weight, warn_single_class
 from ._docstrings import _COMMON_ATTRS_DOC, _COMMON_PARAMS_DOC
+from ._losses import losses_for
 from ._state import unchanged_on_error
 
 __all__ = ["BaseNeural", "NeuralClassifier", "NeuralRegressor"]
@@ -438,7 +439,7 @@ default='squared_error'
 
     _parameter_constraints: dict = {
         **BaseNeural._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "absolute_error", "huber", "poisson"})],
+        "loss": [StrOptions(set(losses_for("regression")))],
     }
 
     def __init__(

@@ -39,7 +39,7 @@ Input dropout applies to the stored entries (a zero input stays zero
 whether dropped or not, so this is dropout of the whole input); Gaussian input
 noise would make every entry non-zero and is refused for sparse input.
 Least-squares solvers (Levenberg-Marquardt) need per-sample Jacobian rows
-that are dense anyway; see :meth:`skneural._objective.Problem.dense_X`.
+that are dense anyway; see :meth:`skneural._problem.Problem.dense_X`.
 """
 
 import jax

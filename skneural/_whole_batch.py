@@ -1,7 +1,7 @@
 """The driver of whole-batch fits: one call of the solver's ``minimize``.
 
 :func:`train_whole_batch` hands a whole-batch solver the training objective
-(a :class:`skneural._objective.Problem` on a flat float64 vector) and turns
+(a :class:`skneural._problem.Problem` on a flat float64 vector) and turns
 what it returns into a :class:`~skneural._driver.TrainingResult`: the
 parameters (batch-normalisation statistics recomputed on the whole data, as
 the objective normalised with them), the history (the iterations' losses
@@ -21,7 +21,7 @@ from ._devices import to_device
 from ._driver import TrainingResult
 from ._objective import precision, unravel
 from .solvers import WholeBatchResult
-from .solvers._base import takes_callback
+from .solvers._whole_batch import takes_callback
 
 
 def _layer_norms(grad, shapes):

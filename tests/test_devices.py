@@ -166,7 +166,8 @@ DATA_PARALLEL = textwrap.dedent(
 
     # Whole-batch solvers: the objective's rows are split across the devices
     # (1797 rows: one zero-weight padding row), the same iterates.
-    from skneural._objective import Problem, flat_value_and_grad
+    from skneural._objective import flat_value_and_grad
+    from skneural._problem import Problem
     for solver in ("lbfgs", "trust-ncg"):
         kw = dict(solver=solver, max_iter=15, random_state=0, hidden_layer_sizes=(20,))
         one = NeuralClassifier(device="cpu:0", **kw).fit(X, y)
@@ -213,7 +214,8 @@ LEAST_SQUARES_PARALLEL = textwrap.dedent(
     from sklearn.datasets import load_digits
     from skneural import NeuralClassifier, NeuralRegressor
     from skneural._devices import batch_sharding
-    from skneural._objective import Problem, precision, ravel, shapes_of
+    from skneural._objective import precision, ravel, shapes_of
+    from skneural._problem import Problem
     warnings.simplefilter("ignore")
     assert len(jax.devices()) == 2, jax.devices()
     X, y = load_digits(return_X_y=True)

@@ -251,7 +251,7 @@ def test_initial_weights_equal_sklearn():
 
 
 def test_problem_hessian_vector_product_matches_finite_differences():
-    from skneural._objective import Problem
+    from skneural._problem import Problem
 
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(30, 4)), np.eye(3)[rng.randint(3, size=30)]

@@ -13,7 +13,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skneural import Activation, GradientWarning, NeuralClassifier, NeuralRegressor
 from skneural._network import BN_EPSILON
-from skneural._objective import Problem, ravel, shapes_of
+from skneural._objective import ravel, shapes_of
+from skneural._problem import Problem
 from skneural.solvers import SGD
 
 pytestmark = pytest.mark.filterwarnings(

@@ -27,7 +27,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skneural import NeuralClassifier, NeuralRegressor
 from skneural._losses import LOSSES
-from skneural._objective import Problem, flat_value_and_grad, ravel, shapes_of
+from skneural._objective import flat_value_and_grad, ravel, shapes_of
+from skneural._problem import Problem
 from skneural.solvers import (
     BFGS,
     SGD,

@@ -18,13 +18,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skneural import NeuralClassifier, NeuralRegressor, _network, _predict, _sparse
 from skneural._devices import to_device
-from skneural._objective import (
-    Problem,
-    objective,
-    precision,
-    predict_output,
-    shapes_of,
-)
+from skneural._objective import objective, precision, predict_output, shapes_of
+from skneural._problem import Problem
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

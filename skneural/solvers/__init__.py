@@ -16,13 +16,10 @@ Whole-batch solvers: :class:`LBFGS`, :class:`BFGS`, :class:`ConjugateGradient`,
 :class:`LevenbergMarquardt` and :class:`LeastSquares`.
 """
 
-from ._base import (
+from ._base import Optax, OptaxSolver, Solver, StepwiseSolver
+from ._whole_batch import (
     FTOL,
-    Optax,
-    OptaxSolver,
     Progress,
-    Solver,
-    StepwiseSolver,
     WholeBatchResult,
     WholeBatchSolver,
     loss_converged,
@@ -33,17 +30,14 @@ from ._lm import LeastSquares, LevenbergMarquardt
 from ._quickprop import QuickProp, quickprop
 from ._rprop import RProp, rprop
 from ._scipy import BFGS, LBFGS, NewtonCG, TrustKrylov, TrustNCG
+from ._adam import Adam, AdamW, NAdam, adam_efficient
 from ._stepwise import (
     SGD,
     AdaDelta,
     AdaGrad,
-    Adam,
-    AdamW,
     Momentum,
-    NAdam,
     Nesterov,
     RMSProp,
-    adam_efficient,
     scale_by_adadelta,
     sgd_velocity,
 )

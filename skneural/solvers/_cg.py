@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import scipy.optimize
 
-from ._base import (
+from ._whole_batch import (
     Progress,
     WholeBatchResult,
     WholeBatchSolver,

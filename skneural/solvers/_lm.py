@@ -1,7 +1,7 @@
 """Levenberg-Marquardt on JAX, and scipy's least-squares solvers.
 
 Both minimise the objective written as half a sum of squared residuals,
-``0.5 * ||r(x)||^2`` (see :meth:`skneural._objective.Problem.residuals`): for
+``0.5 * ||r(x)||^2`` (see :meth:`skneural._problem.Problem.residuals`): for
 squared error the residuals are the targets minus the outputs, for the other
 losses the roots of twice the per-sample losses, so either way the value is
 exactly the estimator's objective.
@@ -15,7 +15,7 @@ import scipy.optimize
 
 from .._program_cache import program
 from .._objective import precision
-from ._base import (
+from ._whole_batch import (
     Progress,
     WholeBatchResult,
     WholeBatchSolver,
@@ -93,7 +93,7 @@ class LevenbergMarquardt(WholeBatchSolver):
     (:func:`damped_step`), so networks with more weights than residuals --
     which ``scipy.optimize.least_squares(method='lm')`` refuses -- train too.
     The Jacobian is built with ``jax.vmap`` over per-sample reverse-mode
-    derivatives (:meth:`skneural._objective.Problem.gauss_newton`); with a
+    derivatives (:meth:`skneural._problem.Problem.gauss_newton`); with a
     list of devices (``device=["all"]``) its rows, and the objective's, are
     split across them, as for 'lbfgs'.
 
@@ -268,7 +268,7 @@ class LeastSquares(WholeBatchSolver):
     """:func:`scipy.optimize.least_squares` on the residuals.
 
     The residuals and their Jacobian are those of :class:`LevenbergMarquardt`
-    (:meth:`skneural._objective.Problem.residuals`, L2 residuals included), as
+    (:meth:`skneural._problem.Problem.residuals`, L2 residuals included), as
     dense float64 arrays. ``method='trf'`` (trust-region reflective) works for
     any number of residuals; ``'lm'`` is MINPACK's Levenberg-Marquardt, which
     needs at least as many residuals as parameters (including one per weight

@@ -1,7 +1,7 @@
 """Whole-batch solvers through :func:`scipy.optimize.minimize`.
 
 The objective, its gradient and exact Hessian-vector products come from the
-:class:`~skneural._objective.Problem` (compiled by JAX, float64 at the scipy
+:class:`~skneural._problem.Problem` (compiled by JAX, float64 at the scipy
 boundary). Every solver here stops when the largest absolute gradient entry is
 at most the estimator's ``tol`` (scipy's ``gtol``), after ``max_iter``
 iterations or, checked after each iteration, ``max_fun`` evaluations; it
@@ -15,7 +15,7 @@ stop without progress after an iteration that changed the objective by at most
 import numpy as np
 import scipy.optimize
 
-from ._base import (
+from ._whole_batch import (
     Progress,
     WholeBatchResult,
     WholeBatchSolver,
