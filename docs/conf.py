@@ -101,7 +101,7 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
     return None
 
 
-# Workaround for skneural/_estimators.py, which we do not edit here: in its
+# Workaround for the shared docstrings (skneural/_docstrings.py): in their
 # attribute types, "(n_features_in_,)" reads as a reST hyperlink reference
 # ("Unknown target name: n_features_in"). Escape a trailing underscore before
 # "," or ")" in docstring lines until the docstring itself is fixed.

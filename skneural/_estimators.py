@@ -9,7 +9,6 @@ from functools import partial
 from numbers import Real
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
@@ -26,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._base import BaseNeural, _output_dtype
 from ._checks import check_class_weight, warn_single_class
 from ._docstrings import _COMMON_ATTRS_DOC, _COMMON_PARAMS_DOC
-from ._losses import losses_for
+from ._losses import LossNames
 from ._state import unchanged_on_error
 
 __all__ = ["BaseNeural", "NeuralClassifier", "NeuralRegressor"]
@@ -386,7 +385,11 @@ class NeuralClassifier(ClassifierMixin, BaseNeural):
         output before the output activation."""
         z = self._output(X, logits=True).astype(np.float64)
         if z.shape[1] > 1 and self._out_activation() == "softmax":
-            return z - logsumexp(z, axis=1, keepdims=True)
+            # Shifted by the row's maximum before the log-sum-exp is taken
+            # off, so that large logits keep the small terms: z - lse(z)
+            # directly rounds lse to max(z) when |z| is far above 1.
+            shifted = z - z.max(axis=1, keepdims=True)
+            return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         # logistic: log p = -log(1 + exp(-z)), log(1 - p) = -log(1 + exp(z))
         log_prob = -np.logaddexp(0.0, -z)
         if z.shape[1] == 1:
@@ -439,7 +442,7 @@ default='squared_error'
 
     _parameter_constraints: dict = {
         **BaseNeural._parameter_constraints,
-        "loss": [StrOptions(set(losses_for("regression")))],
+        "loss": [LossNames("regression")],
     }
 
     def __init__(

@@ -30,6 +30,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from sklearn.utils._param_validation import StrOptions
 from jax.scipy.special import xlogy
 
 
@@ -165,3 +166,22 @@ def losses_for(task):
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
     return sorted(name for name, loss in LOSSES.items() if loss.task == task)
+
+
+class LossNames(StrOptions):
+    """The constraint on an estimator's ``loss``: the names of the losses of
+    ``task`` in :data:`LOSSES`, read when a parameter is validated, so that an
+    entry added to the registry is accepted without further edits."""
+
+    def __init__(self, task):
+        self.task = task
+        super().__init__(set())
+
+    @property
+    def options(self):
+        return set(losses_for(self.task))
+
+    @options.setter
+    def options(self, value):
+        # Options.__init__ assigns the set; the registry is the options.
+        pass
