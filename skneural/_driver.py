@@ -21,6 +21,7 @@ explicit reporter per model (``epoch``, ``message`` and ``end``, see
 :class:`skneural._progress.FitReporter`).
 """
 
+import copy
 import time
 import warnings
 from dataclasses import dataclass
@@ -101,7 +102,7 @@ class _Model:
         if c.learning_rate != "constant":
             current = float(c.opt_state.hyperparams["learning_rate"])
         self.stopping = Stopping(
-            c.history, tol=c.tol, n_iter_no_change=c.n_iter_no_change,
+            copy.deepcopy(c.history), tol=c.tol, n_iter_no_change=c.n_iter_no_change,
             early_stopping=c.early_stopping, max_iter=c.max_iter,
             incremental=c.incremental, n_samples=c.n_samples,
             learning_rate=LearningRate(c.learning_rate, c.initial_lr, current, c.power_t),
@@ -278,9 +279,6 @@ class _One:
     @staticmethod
     def reported(state, i):
         return dict(params=state[0], state=state[2])
-
-    def unstack(self, tree, index):
-        return [to_numpy(tree)]
 
     def shrink(self, state, best, lowest, times):
         return state, best, lowest
