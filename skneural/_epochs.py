@@ -203,6 +203,61 @@ def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_s
 
 
 @program(static_argnames=("tx", "net", "loss"))
+def run_epoch_chunk(params, opt_state, state, orders, seeds, n_epochs, n_batches, X, Y,
+                    w, mask, reg, lowest, lowest_loss, *, tx, net, loss):  # fmt: skip
+    """Up to ``orders.shape[0]`` epochs of :func:`run_epoch` in one call.
+
+    For small models, where one epoch costs less on the device than a call
+    from the host: the first ``n_epochs`` (traced) epochs run, epoch ``e``
+    with minibatch order ``orders[e]`` and seed ``seeds[e]``, each exactly
+    the computation of :func:`run_epoch`. The host then goes through the
+    epochs' losses in order; when one of them ends the fit or changes a
+    setting, it calls this function again from the same start with fewer
+    epochs, which repeats the same computation.
+
+    ``lowest`` (the triple of parameters, optimizer and network states) and
+    its loss ``lowest_loss`` are carried along: each epoch whose loss is
+    below ``lowest_loss`` replaces them (what is restored after a
+    divergence).
+
+    Returns
+    -------
+    params, opt_state, state : pytrees
+        After the ``n_epochs`` epochs.
+    losses, grad_norms, finite : arrays with ``orders.shape[0]`` rows
+        Per epoch, as :func:`run_epoch` returns them (rows past
+        ``n_epochs`` are zeros).
+    lowest, lowest_loss
+        Updated.
+    """
+    dtype = jax.tree_util.tree_leaves(params)[0].dtype
+    size = orders.shape[0]
+
+    def body(e, carry):
+        model, low, low_loss, losses, norms, finite = carry
+        *model, value, layer_norms, ok = _epoch_loop(
+            *model, orders[e], n_batches, seeds[e], X, Y, w, mask, reg, 0, tx=tx,
+            net=net, loss=loss, sharding=None,
+        )  # fmt: skip
+        improved = value < low_loss
+        low = jax.tree_util.tree_map(partial(jnp.where, improved), tuple(model), low)
+        return (
+            tuple(model), low, jnp.where(improved, value, low_loss),
+            losses.at[e].set(value), norms.at[e].set(layer_norms), finite.at[e].set(ok),
+        )  # fmt: skip
+
+    init = (
+        (params, opt_state, state), tuple(lowest), jnp.asarray(lowest_loss, dtype),
+        jnp.zeros(size, dtype), jnp.zeros((size, len(params)), dtype),
+        jnp.zeros(size, bool),
+    )  # fmt: skip
+    model, low, low_loss, losses, norms, finite = jax.lax.fori_loop(
+        0, n_epochs, body, init
+    )
+    return (*model, losses, norms, finite, low, low_loss)
+
+
+@program(static_argnames=("tx", "net", "loss"))
 def run_epochs(active, params, opt_state, state, order, seed, X, Y, w, mask, reg, *,
                tx, net, loss):  # fmt: skip
     """:func:`run_epoch` for a stack of models trained together (``jax.vmap``).
@@ -262,4 +317,4 @@ def set_learning_rate(opt_state, lr, dtype):
 
 #: The compiled functions of training and validation (see
 #: :func:`skneural._driver.bound_program_caches`).
-PROGRAMS = (run_epoch, run_epochs, init_state, select, validation_batched, take)
+PROGRAMS = (run_epoch, run_epoch_chunk, run_epochs, init_state, select, validation_batched, take)

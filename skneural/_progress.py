@@ -206,6 +206,14 @@ class FitReporter:
                 estimator=estimator, X=X, y=y, metadata=self._metadata
             )
 
+    @property
+    def needs_each_epoch(self):
+        """Whether each epoch must be reported as soon as it ends: a display
+        (``verbose``) or scikit-learn callbacks, which may look at the
+        estimator. Otherwise epochs run in one compiled call may be reported
+        together afterwards."""
+        return self.mode != "quiet" or bool(getattr(self.estimator, "_skl_callbacks", None))
+
     # --------------------------------------------------------------- hooks
     def epoch(self, n_iter, loss, validation_score=None, seconds=None, *,
               params=None, state=None):  # fmt: skip

@@ -17,7 +17,12 @@ from sklearn.preprocessing import StandardScaler
 
 from skneural import NeuralClassifier, NeuralRegressor
 from skneural.solvers import LBFGS, SGD, Adam, OptaxSolver
-from skneural._epochs import run_epoch
+from skneural._epochs import run_epoch, run_epoch_chunk
+
+
+def programs():
+    """Compiled training programs of single models (one epoch or several)."""
+    return run_epoch._cache_size() + run_epoch_chunk._cache_size()
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"
@@ -395,11 +400,11 @@ def test_numeric_hyperparameters_do_not_recompile(iris):
     """learning rate, momentum and alpha are traced: one program serves all."""
     X, y = iris
     NeuralClassifier(solver="sgd", max_iter=2, random_state=0).fit(X, y)
-    before = run_epoch._cache_size()
+    before = programs()
     for lr, mom, alpha in [(0.1, 0.5, 1e-3), (0.01, 0.9, 1.0)]:
         NeuralClassifier(solver="sgd", learning_rate_init=lr, momentum=mom, alpha=alpha,
                          max_iter=2, random_state=1).fit(X, y)
-    assert run_epoch._cache_size() == before
+    assert programs() == before
 
 
 def test_compiled_program_is_reused_across_fits(iris):
@@ -412,14 +417,14 @@ def test_compiled_program_is_reused_across_fits(iris):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         cross_val_score(est, X, y, cv=5)  # 120 training rows per fold
-        before = run_epoch._cache_size()
+        before = programs()
         cross_val_score(est, X, y, cv=5)
         GridSearchCV(est, {"alpha": [1e-3, 1e-1], "learning_rate_init": [1e-3, 1e-2]},
                      cv=5, refit=False).fit(X, y)  # fmt: skip
         warm = clone(est).set_params(warm_start=True).fit(X[:120], y[:120])
         warm.fit(X[:120], y[:120])
         warm.partial_fit(X[:120], y[:120])
-    assert run_epoch._cache_size() == before
+    assert programs() == before
 
 
 def test_invalid_solver_type_is_rejected(iris):
@@ -499,12 +504,45 @@ def test_predict_large_input_in_chunks(iris, monkeypatch):
     np.testing.assert_allclose(clf.predict_proba(X), full, rtol=1e-6)
 
 
+def test_keyboard_interrupt_during_several_epochs_keeps_the_call_start(iris,
+                                                                      monkeypatch):
+    """A small model runs several epochs per device call (4, then doubling):
+    Ctrl-C during the second call keeps the 4 epochs of the first, as a fit
+    of 4 epochs ends, and partial_fit continues from there."""
+    import skneural._driver as est
+
+    X, y = iris
+    reference = NeuralClassifier(max_iter=4, shuffle=False, tol=0, random_state=0)
+    reference.fit(X, y)
+    calls = {"n": 0}
+    real = est.run_epoch_chunk
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(est, "run_epoch_chunk", interrupted)
+    clf = NeuralClassifier(max_iter=50, shuffle=False, tol=0, random_state=0)
+    with pytest.warns(UserWarning, match="interrupted"):
+        clf.fit(X, y)
+    assert calls["n"] == 2
+    assert clf.n_iter_ == 4
+    np.testing.assert_array_equal(clf.coefs_[0], reference.coefs_[0])
+    assert clf.loss_curve_ == reference.loss_curve_
+    monkeypatch.setattr(est, "run_epoch_chunk", real)
+    clf.partial_fit(X, y)
+    assert clf.t_ == 5 * len(X)
+
+
 def test_keyboard_interrupt_keeps_last_completed_epoch(iris, monkeypatch):
     """Ctrl-C during fit: a usable estimator with the last finished epoch's
     parameters, a warning, and partial_fit continues from there."""
     import skneural._driver as est
 
     X, y = iris
+    monkeypatch.setattr(est, "CHUNK_WORK", (0, 0))  # one epoch per call
     reference = NeuralClassifier(max_iter=2, shuffle=False, tol=0, random_state=0)
     reference.fit(X, y)
     calls = {"n": 0}

@@ -1,0 +1,144 @@
+"""Several epochs per device call (small models) give the fit of one epoch
+per call: same epochs, same stopping, same parameters."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+
+import skneural._driver as driver
+from skneural import NeuralClassifier, NeuralRegressor
+
+
+@pytest.fixture
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _fit_both(make, X, y, monkeypatch, fits=1):
+    """The same estimator fitted with several epochs per call and with one."""
+    out = []
+    for work in (driver.CHUNK_WORK, (0, 0)):
+        monkeypatch.setattr(driver, "CHUNK_WORK", work)
+        est = make()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(fits):
+                est.fit(X, y)
+        out.append((est, sorted({str(w.message) for w in caught})))
+    monkeypatch.undo()
+    return out
+
+
+def _assert_same(a, b):
+    assert a.n_iter_ == b.n_iter_
+    assert a.t_ == b.t_
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-12)
+    for x, y in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
+
+
+def test_small_models_run_several_epochs_per_call(iris):
+    X, y = iris
+    config_work = len(X) * (4 * 100 + 100 * 3)
+    assert config_work <= driver.CHUNK_WORK[0]
+    calls = {"n": 0}
+    real = driver.run_epoch_chunk
+
+    def counted(*args, **kwargs):
+        calls["n"] += 1
+        return real(*args, **kwargs)
+
+    driver.run_epoch_chunk = counted
+    try:
+        clf = NeuralClassifier(max_iter=200, tol=0, n_iter_no_change=1000,
+                               random_state=0)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+    finally:
+        driver.run_epoch_chunk = real
+    assert clf.n_iter_ == 200
+    # 4, 4, 8, 16, 32, 32, ... epochs per call: far fewer calls than epochs.
+    assert calls["n"] <= 10
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_convergence_inside_a_call_matches_one_epoch_per_call(iris, dtype, monkeypatch):
+    """The fit stops (tol) in the middle of a call: the epochs after it are
+    dropped, and a warm-started second fit continues identically (the
+    shuffling state went back too)."""
+    X, y = iris
+    make = lambda: NeuralClassifier(hidden_layer_sizes=(8,), max_iter=300, tol=1e-3,
+                                    warm_start=True, random_state=0)  # noqa: E731
+    (a, wa), (b, wb) = _fit_both(make, X.astype(dtype), y, monkeypatch, fits=2)
+    # Calls end after 4, 8, 16, 32, 64, 96, ... epochs: this one stopped inside.
+    assert a.n_iter_ < 300 and a.n_iter_ not in {4, 8, 16, *range(32, 300, 32)}
+    assert wa == wb
+    _assert_same(a, b)
+
+
+def test_adaptive_learning_rate_matches_one_epoch_per_call(iris, monkeypatch):
+    """'adaptive' divides the rate inside a call: the call is cut there."""
+    X, y = iris
+    make = lambda: NeuralClassifier(solver="sgd", learning_rate="adaptive",  # noqa: E731
+                                    learning_rate_init=0.5, tol=1e-2, max_iter=120,
+                                    random_state=0)  # fmt: skip
+    (a, wa), (b, wb) = _fit_both(make, X, y, monkeypatch)
+    assert wa == wb
+    assert any("Setting learning rate" in m for m in wa) or a.n_iter_ == 120
+    _assert_same(a, b)
+
+
+def test_divergence_inside_a_call_restores_the_same_epoch(monkeypatch):
+    """A loss blowing up in the middle of a call: the parameters of the
+    lowest-loss epoch before it are kept, as with one epoch per call."""
+    X, y = make_regression(n_samples=64, n_features=4, random_state=0)
+    X, y = StandardScaler().fit_transform(X), y / y.std()
+    make = lambda: NeuralRegressor(solver="sgd", learning_rate_init=0.3,  # noqa: E731
+                                   momentum=0.99, hidden_layer_sizes=(16,),
+                                   batch_size=16, tol=0, n_iter_no_change=1000,
+                                   max_iter=200, random_state=0)  # fmt: skip
+    (a, wa), (b, wb) = _fit_both(make, X, y, monkeypatch)
+    assert any("Training stopped at epoch" in m for m in wa), wa
+    assert wa == wb
+    # Epoch 15 diverged: inside the third call (epochs 9 to 16).
+    assert a.n_iter_ == b.n_iter_ == 14
+    np.testing.assert_allclose(a.loss_, b.loss_, rtol=1e-12)
+    for x, y in zip(a.coefs_, b.coefs_):
+        np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
+
+
+def test_dropout_draws_match_one_epoch_per_call(iris, monkeypatch):
+    X, y = iris
+    make = lambda: NeuralClassifier(hidden_layer_sizes=(16,), dropout=0.3,  # noqa: E731
+                                    max_iter=40, random_state=0)  # fmt: skip
+    (a, _), (b, _) = _fit_both(make, X, y, monkeypatch)
+    _assert_same(a, b)
+
+
+def test_verbose_and_validation_run_one_epoch_per_call(iris, capsys):
+    """A display or a validation set needs each epoch as it ends."""
+    X, y = iris
+    for params in (dict(verbose=2), dict(early_stopping=True)):
+        calls = {"n": 0}
+        real = driver.run_epoch
+
+        def counted(*args, **kwargs):
+            calls["n"] += 1
+            return real(*args, **kwargs)
+
+        driver.run_epoch = counted
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf = NeuralClassifier(max_iter=6, tol=0, n_iter_no_change=100,
+                                       random_state=0, **params).fit(X, y)  # fmt: skip
+        finally:
+            driver.run_epoch = real
+        assert calls["n"] == clf.n_iter_ == 6
+    assert "Iteration 6" in capsys.readouterr().out
