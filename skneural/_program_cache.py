@@ -340,11 +340,27 @@ class _Program:
             if compiled is not None:
                 _count("disk")
                 return compiled
-        compiled = self.jitted.lower(*args, **kwargs, **statics).compile()
+        lowered = self.jitted.lower(*args, **kwargs, **statics)
+        compiled = lowered.compile()
         _count("compiled")
-        if path is not None:
+        if path is not None and not _calls_library_kernels(lowered):
             _write(path, compiled)
         return compiled
+
+
+def _calls_library_kernels(lowered):
+    """Whether a program calls kernels of jaxlib's own libraries (custom
+    calls: LAPACK's solvers and decompositions on a CPU).
+
+    Such a program is not stored: a new process registers those kernels only
+    when it lowers a program that uses them, and running an executable
+    loaded from disk before that crashes the process. They are compiled in
+    each process (the linear solves of the second-order solvers).
+    """
+    try:
+        return "custom_call" in lowered.as_text()
+    except Exception:  # noqa: BLE001 - unknown: do not store it
+        return True
 
 
 def _read(path):

@@ -319,3 +319,41 @@ def test_concurrent_writers_leave_complete_entries(tmp_path):
     last = _parse(done.stdout)
     assert last["counts"]["compiled"] == 0 and last["counts"]["disk"] > 0
     assert last["proba"] == results[0]["proba"]
+
+
+LM_CHILD = textwrap.dedent(
+    """
+    import json, warnings
+    from sklearn.datasets import make_regression
+    from sklearn.exceptions import ConvergenceWarning
+    from skneural import NeuralRegressor, _program_cache
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    X, y = make_regression(n_samples=60, n_features=4, random_state=0)
+    reg = NeuralRegressor(solver="lm", hidden_layer_sizes=(5,), max_iter=10,
+                          random_state=0).fit(X, y / 100)
+    print(json.dumps({"counts": _program_cache.counts(),
+                      "pred": reg.predict(X).round(10).tolist()}))
+    """
+)
+
+
+def test_programs_calling_library_kernels_are_not_stored(tmp_path):
+    """Levenberg-Marquardt's step solves a linear system with LAPACK (a
+    custom call): loading that executable in a new process, before the
+    process registered the kernel, crashed it. Such programs are compiled in
+    each process; the others still come from the cache."""
+    directory = tmp_path / "programs"
+
+    def run():
+        done = subprocess.run([sys.executable, "-c", LM_CHILD],
+                              env=_child_env(directory), cwd=ROOT,
+                              capture_output=True, text=True, timeout=300,
+                              check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return _parse(done.stdout)
+
+    first, second = run(), run()
+    assert second["pred"] == first["pred"]
+    assert second["counts"]["disk"] > 0
+    assert 0 < second["counts"]["compiled"] < first["counts"]["compiled"]
