@@ -472,6 +472,37 @@ def resolve(activation, n_hidden):
     return layers
 
 
+#: Elementwise activations that a small model may choose at run time (see
+#: :func:`runtime_choice`).
+RUNTIME_CHOICES = ("identity", "logistic", "tanh", "relu")
+#: The hidden-layer entry of a network whose activation is chosen at run time.
+RUNTIME = "runtime"
+
+
+def runtime_choice(activations):
+    """One-hot rows choosing each layer's activation among
+    :data:`RUNTIME_CHOICES`, or None when one of them is not there.
+
+    A network whose hidden layers all use these activations can compute
+    every layer as ``sum_j c_j g_j(x)`` with the one-hot ``c`` of its own
+    activation: that is exactly ``g(x)`` and its derivative (the other terms
+    add zeros), and one compiled program then serves all four activations.
+    """
+    entries = [ACTIVATIONS[n] for n in RUNTIME_CHOICES]
+    rows = []
+    for a in activations:
+        entry = ACTIVATIONS.get(a) if isinstance(a, str) else None
+        if entry is None or not any(entry is e for e in entries):
+            return None
+        rows.append([1.0 if entry is e else 0.0 for e in entries])
+    return rows
+
+
+def runtime_activation(x, choice):
+    """``sum_j choice[j] * g_j(x)`` over :data:`RUNTIME_CHOICES`."""
+    return sum(c * ACTIVATIONS[n](x) for c, n in zip(choice, RUNTIME_CHOICES))
+
+
 def function(activation):
     """The elementwise function for one entry returned by :func:`resolve`."""
     return ACTIVATIONS[activation] if isinstance(activation, str) else activation

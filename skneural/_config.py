@@ -17,12 +17,17 @@ import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 
 from . import _devices, _sparse
+from ._activations import RUNTIME, runtime_choice
 from ._epochs import init_state, set_hyperparams
 from ._objective import precision
 from ._stopping import History
 
 #: Smallest padded size of a single minibatch (see :func:`padded_shape`).
 MIN_PADDED_BATCH = 16
+#: Work of one epoch (padded rows times weights) up to which a network of
+#: identity, logistic, tanh and relu layers chooses its activations at run
+#: time (see :func:`runtime_activations`).
+RUNTIME_ACTIVATION_WORK = 2**22
 
 
 def padded_shape(n_batches, batch_size, stochastic):
@@ -50,6 +55,32 @@ def padded_shape(n_batches, batch_size, stochastic):
         return n_batches, batch_size
     step = 1 << (n_batches.bit_length() - 3)
     return -(-n_batches // step) * step, batch_size
+
+
+def runtime_activations(net, net_state, n_rows, params):
+    """``net`` and ``net_state`` with the activations chosen at run time, for
+    a small network of identity, logistic, tanh and relu layers.
+
+    Compiling dominates the fit of a small network: with the choice made at
+    run time (one-hot rows in the state, see
+    :func:`skneural._activations.runtime_choice`), fits that differ only in
+    these activations share one training program, at the price of computing
+    the four functions in each layer, which only small networks can afford
+    (epoch work up to :data:`RUNTIME_ACTIVATION_WORK`). Results are those of
+    the network's own activations.
+    """
+    choice = runtime_choice(net.activations)
+    work = n_rows * sum(np.size(layer["W"]) for layer in params)
+    if not choice or work > RUNTIME_ACTIVATION_WORK:
+        return net, net_state
+    state = [dict(s, activation=np.asarray(c, dtype=params[0]["W"].dtype))
+             for s, c in zip(net_state, choice)]  # fmt: skip
+    return net._replace(activations=(RUNTIME,) * len(choice)), state
+
+
+def without_runtime_activations(net_state):
+    """The network state without the run-time choices of activations."""
+    return [{k: v for k, v in s.items() if k != "activation"} for s in net_state]
 
 
 def pad_rows(a, n_rows, dtype):
@@ -256,6 +287,7 @@ def stepwise_config(X, Y, sample_weight, *, labels, stratify, solver, clip_norm,
         if "clip_norm" in hyper:  # the threshold set now, not the saved one
             opt_state = opt_state._replace(hyperparams={
                 **opt_state.hyperparams, "clip_norm": fresh.hyperparams["clip_norm"]})  # fmt: skip
+    net, net_state = runtime_activations(net, net_state, n_rows, params)
     return StepwiseConfig(
         net=net, loss=loss, out_activation=out_activation, dtype=dtype, tx=tx,
         devices=devices, data=data, sparse_X=sparse_X, batch_nnz=batch_nnz,

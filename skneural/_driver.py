@@ -32,7 +32,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _devices, _epochs, _objective, _sparse
-from ._config import to_numpy
+from ._chunked import chunked_loop, epochs_per_call
+from ._config import to_numpy, without_runtime_activations
 from ._epochs import (
     run_epoch, run_epoch_chunk, run_epochs, select, set_learning_rate, take,
 )  # fmt: skip
@@ -58,13 +59,6 @@ STREAM_CHUNK_BYTES = 2**28
 #: when needed), so that a long session of fits with ever new shapes or
 #: settings does not keep every program in memory.
 MAX_PROGRAMS = 32
-
-#: Most epochs run in one device call by a small single model (see
-#: :func:`epochs_per_call`).
-CHUNK_EPOCHS = 32
-#: Work of one epoch (padded rows times weights) up to which a model runs
-#: CHUNK_EPOCHS epochs per call, and up to which it runs 8; above, one.
-CHUNK_WORK = (2**22, 2**25)
 
 
 def bound_program_caches():
@@ -160,6 +154,7 @@ class _Model:
             stopping.history.loss = _objective_value(c, params, net_state)
         # Plain arrays (the leaves): a fitted estimator holds no optax types.
         leaves = [np.asarray(a) for a in jax.tree_util.tree_leaves(opt_state)]
+        net_state = without_runtime_activations(net_state)
         return TrainingResult(to_numpy(params), to_numpy(net_state), leaves,
                               stopping.history)  # fmt: skip
 
@@ -313,7 +308,7 @@ class _One:
 
     @staticmethod
     def reported(state, i):
-        return dict(params=state[0], state=state[2])
+        return dict(params=state[0], state=without_runtime_activations(state[2]))
 
     def shrink(self, state, best, lowest, times):
         return state, best, lowest
@@ -481,7 +476,7 @@ def train(configs, reporters=None):
     with precision(c.dtype), _devices.scope(devices):
         engine = (_One if len(models) == 1 else _Stack)(models)
         if isinstance(engine, _One) and engine.per_call > 1:
-            return [_chunked_loop(engine, models[0])]
+            return [chunked_loop(engine, models[0])]
         return _loop(engine, models)
 
 
@@ -544,78 +539,3 @@ def _loop(engine, models):
     return [engine.results[id(m)] for m in models]
 
 
-
-def epochs_per_call(c, reporter, streamed=None):
-    """How many epochs a single model runs per device call.
-
-    One epoch of a small model costs the device less than the host's call
-    (about a millisecond of dispatch, transfers and bookkeeping), so a model
-    whose epoch work (padded rows times weights) is below
-    :data:`CHUNK_WORK` runs several epochs in one call
-    (:func:`~skneural._epochs.run_epoch_chunk`) and the host goes through
-    them afterwards. That needs nothing from the host between epochs: no
-    display or callbacks (``verbose=0``, none set), no validation set, no
-    learning rate that changes every epoch ('invscaling'), and the data on
-    one device (not streamed, not sparse, not split across devices). The
-    choice depends only on the configuration, so results are reproducible,
-    and ``partial_fit`` (one epoch per call) uses the program of ``fit``.
-    """
-    if (
-        c.validation is not None or c.sparse_X is not None or streamed
-        or c.sharding is not None or c.learning_rate == "invscaling"
-        or getattr(reporter, "needs_each_epoch", False)
-    ):  # fmt: skip
-        return 1
-    weights = sum(np.size(layer["W"]) for layer in c.params)
-    work = c.n_rows * weights
-    if work <= CHUNK_WORK[0]:
-        return CHUNK_EPOCHS
-    return 8 if work <= CHUNK_WORK[1] else 1
-
-
-def _chunked_loop(engine, model):
-    """The epoch loop of a small single model, several epochs per call.
-
-    Each call runs the next epochs (from 4, doubling with the epochs done, up
-    to ``per_call``); the host then checks them one by one, exactly as
-    :func:`_loop` checks one epoch. When the fit ends inside the call, or
-    the learning rate changes ('adaptive'), the epochs after that point are
-    dropped: the call is repeated from the same start for the epochs kept
-    (the same computation), and the shuffling state goes back to theirs.
-    """
-    stopping, c = model.stopping, engine.config
-    history = stopping.history
-    state = lowest = engine.state
-    try:
-        while stopping.active:
-            tic = time.perf_counter()
-            n = min(engine.per_call, c.max_iter - history.n_iter, max(4, history.n_iter))
-            start, start_lowest = (state, lowest), (lowest, stopping.lowest_loss)
-            orders, seeds, after = engine.draw(n)
-            new, losses, norms, finite, low = engine.run_chunk(state, orders, seeds, n,
-                                                           *start_lowest)  # fmt: skip
-            seconds = (time.perf_counter() - tic) / n
-            state, lowest = new, low
-            for e in range(n):
-                if not stopping.check_finite(float(losses[e]), finite[e], norms[e]):
-                    # Back to the lowest loss among the epochs before this one.
-                    lowest = start[1] if e == 0 else engine.run_chunk(
-                        start[0], orders, seeds, e, *start_lowest)[4]  # fmt: skip
-                    state = lowest
-                    break
-                new_lr = stopping.after_epoch(float(losses[e]), norms[e],
-                                              seconds=seconds)  # fmt: skip
-                if new_lr is None and stopping.active:
-                    continue
-                if e < n - 1:  # the epochs after this one are dropped
-                    state, *_, lowest = engine.run_chunk(start[0], orders, seeds, e + 1,
-                                                     *start_lowest)  # fmt: skip
-                    c.rng.set_state(after[e][0])
-                    model.sample_idx = after[e][1]
-                if new_lr is not None:
-                    state = engine.set_learning_rates(state, {0: new_lr})
-                break
-    except KeyboardInterrupt:
-        model.reporter.end("interrupted")
-        warnings.warn("Training interrupted by user.")
-    return model.result(state[0], state[2], state[1])

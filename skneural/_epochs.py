@@ -317,4 +317,5 @@ def set_learning_rate(opt_state, lr, dtype):
 
 #: The compiled functions of training and validation (see
 #: :func:`skneural._driver.bound_program_caches`).
-PROGRAMS = (run_epoch, run_epoch_chunk, run_epochs, init_state, select, validation_batched, take)
+PROGRAMS = (run_epoch, run_epoch_chunk, run_epochs, init_state, select,
+            validation_batched, take)  # fmt: skip

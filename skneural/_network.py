@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._activations import function, layer_type, resolve
+from ._activations import RUNTIME, function, layer_type, resolve, runtime_activation
 from ._program_cache import program
 from ._sparse import SparseRows
 
@@ -258,6 +258,10 @@ def apply(params, state, X, net, *, train=False, key=None, weight=None,
     ):
         if not (first_layer_done and i == 0):
             h = h @ layer["W"] + layer["b"]
+        # An activation chosen at run time: its one-hot row, carried in the
+        # state (see skneural._activations.runtime_choice).
+        runtime = isinstance(a, str) and a == RUNTIME
+        choice = layer_state.get("activation") if runtime else None
         if net.batch_norm:
             if train:
                 w = jnp.ones(h.shape[0], h.dtype) if weight is None else weight
@@ -274,8 +278,12 @@ def apply(params, state, X, net, *, train=False, key=None, weight=None,
             else:
                 mean, var = layer_state["mean"], layer_state["var"]
             h = (h - mean) / jnp.sqrt(var + BN_EPSILON) * layer["gamma"] + layer["beta"]
+        if choice is not None:
+            layer_state = {**layer_state, "activation": choice}
+            h = runtime_activation(h, choice)
+        else:
+            h = _activate(h, a, layer, keys[2 * i], train)
         new_state.append(layer_state)
-        h = _activate(h, a, layer, keys[2 * i], train)
         rate = net.dropout[i] if net.dropout else 0.0
         if train and rate > 0:
             h = _dropout(h, rate, keys[2 * i + 1])

@@ -212,7 +212,8 @@ class FitReporter:
         (``verbose``) or scikit-learn callbacks, which may look at the
         estimator. Otherwise epochs run in one compiled call may be reported
         together afterwards."""
-        return self.mode != "quiet" or bool(getattr(self.estimator, "_skl_callbacks", None))
+        callbacks = getattr(self.estimator, "_skl_callbacks", None)
+        return self.mode != "quiet" or bool(callbacks)
 
     # --------------------------------------------------------------- hooks
     def epoch(self, n_iter, loss, validation_score=None, seconds=None, *,

@@ -9,6 +9,7 @@ from sklearn.datasets import load_iris, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
+import skneural._chunked as chunked
 import skneural._driver as driver
 from skneural import NeuralClassifier, NeuralRegressor
 
@@ -22,8 +23,8 @@ def iris():
 def _fit_both(make, X, y, monkeypatch, fits=1):
     """The same estimator fitted with several epochs per call and with one."""
     out = []
-    for work in (driver.CHUNK_WORK, (0, 0)):
-        monkeypatch.setattr(driver, "CHUNK_WORK", work)
+    for work in (chunked.CHUNK_WORK, (0, 0)):
+        monkeypatch.setattr(chunked, "CHUNK_WORK", work)
         est = make()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -45,7 +46,7 @@ def _assert_same(a, b):
 def test_small_models_run_several_epochs_per_call(iris):
     X, y = iris
     config_work = len(X) * (4 * 100 + 100 * 3)
-    assert config_work <= driver.CHUNK_WORK[0]
+    assert config_work <= chunked.CHUNK_WORK[0]
     calls = {"n": 0}
     real = driver.run_epoch_chunk
 
@@ -142,3 +143,49 @@ def test_verbose_and_validation_run_one_epoch_per_call(iris, capsys):
             driver.run_epoch = real
         assert calls["n"] == clf.n_iter_ == 6
     assert "Iteration 6" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_runtime_activations_equal_the_networks_own(iris, monkeypatch, batch_norm):
+    """Small networks of identity/logistic/tanh/relu layers choose the
+    activation at run time (one program for all): same fit as with the
+    activation compiled in."""
+    import skneural._config as config
+
+    X, y = iris
+    for activation in ["identity", "logistic", "tanh", "relu", ["tanh", "relu"]]:
+        fits = []
+        for work in (config.RUNTIME_ACTIVATION_WORK, 0):
+            monkeypatch.setattr(config, "RUNTIME_ACTIVATION_WORK", work)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                fits.append(NeuralClassifier(
+                    hidden_layer_sizes=(7, 5), activation=activation,
+                    batch_norm=batch_norm, max_iter=30, random_state=0,
+                ).fit(X.astype(np.float64), y))  # fmt: skip
+        a, b = fits
+        _assert_same(a, b)
+        np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-12)
+        if batch_norm:  # the run-time choice is not part of the fitted state
+            for s, t in zip(a.layer_state_, b.layer_state_, strict=True):
+                assert set(s) == set(t) == {"mean", "var"}
+                for k in s:
+                    np.testing.assert_allclose(s[k], t[k], rtol=1e-12)
+
+
+def test_runtime_activations_share_one_program(iris):
+    from skneural._epochs import run_epoch_chunk
+
+    X, y = iris
+    NeuralClassifier(hidden_layer_sizes=(9,), max_iter=3, random_state=0).fit(X, y)
+    before = run_epoch_chunk._cache_size()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for activation in ["identity", "logistic", "tanh"]:
+            NeuralClassifier(hidden_layer_sizes=(9,), activation=activation,
+                             max_iter=3, random_state=0).fit(X, y)  # fmt: skip
+    assert run_epoch_chunk._cache_size() == before
+    # Not for other activations, nor for larger networks.
+    NeuralClassifier(hidden_layer_sizes=(9,), activation="elu", max_iter=3,
+                     random_state=0).fit(X, y)  # fmt: skip
+    assert run_epoch_chunk._cache_size() == before + 1

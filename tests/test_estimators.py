@@ -542,7 +542,7 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(iris, monkeypatch):
     import skneural._driver as est
 
     X, y = iris
-    monkeypatch.setattr(est, "CHUNK_WORK", (0, 0))  # one epoch per call
+    monkeypatch.setattr("skneural._chunked.CHUNK_WORK", (0, 0))  # one epoch per call
     reference = NeuralClassifier(max_iter=2, shuffle=False, tol=0, random_state=0)
     reference.fit(X, y)
     calls = {"n": 0}
