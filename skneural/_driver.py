@@ -32,7 +32,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _devices, _epochs, _objective, _sparse
-from ._chunked import chunked_loop, epochs_per_call
+from ._chunked import chunked_loop, compiler_options, epochs_per_call
 from ._config import to_numpy, without_runtime_activations
 from ._epochs import (
     run_epoch, run_epoch_chunk, run_epochs, select, set_learning_rate, take,
@@ -218,6 +218,8 @@ class _One:
             _to_device(c.net_state, c.dtype),
         ))  # fmt: skip
         self.per_call = epochs_per_call(c, self.model.reporter, self.chunk)
+        self.options = compiler_options(c)
+        self.static["compiler_options"] = self.options
         if c.validation is not None:
             v = c.validation
             X_val = v.X.to_device(c.dtype) if isinstance(v.X, _sparse.SparseRows) \
@@ -269,7 +271,8 @@ class _One:
         out = run_epoch_chunk(*state, orders, seeds, np.int32(n), c.n_batches,
                               **self.data, reg=self.reg, lowest=lowest,
                               lowest_loss=lowest_loss, tx=c.tx, net=c.net,
-                              loss=c.loss)  # fmt: skip
+                              loss=c.loss,
+                              compiler_options=self.options)  # fmt: skip
         return out[:3], *(np.asarray(a) for a in out[3:6]), out[6]
 
     def _streamed(self, state, order, seed):

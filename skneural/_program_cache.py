@@ -296,7 +296,9 @@ class _Program:
             mine = sum(1 for key in _memory if key[0] == self.name)
         return mine + self.jitted._cache_size()
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args, compiler_options=None, **kwargs):
+        """Call the program. ``compiler_options`` (XLA options, a dict; part
+        of the key) are passed to the compilation of a new program."""
         statics = {k: kwargs.pop(k) for k in self.static_argnames if k in kwargs}
         if not _single_device():
             return self.jitted(*args, **kwargs, **statics)
@@ -313,6 +315,7 @@ class _Program:
             signature,
             bool(jax.config.jax_enable_x64),
             str(jax.config.jax_default_matmul_precision),
+            _stable(compiler_options or {}),
         )
         with _lock:
             compiled = _memory.get(key)
@@ -321,14 +324,15 @@ class _Program:
         if compiled is not None:
             _count("memory")
         else:
-            compiled = self._load_or_compile(key, args, kwargs, statics)
+            compiled = self._load_or_compile(key, args, kwargs, statics,
+                                             compiler_options)  # fmt: skip
             with _lock:
                 _memory[key] = compiled
                 while len(_memory) > MEMORY_ENTRIES:
                     _memory.popitem(last=False)
         return compiled(*args, **kwargs)
 
-    def _load_or_compile(self, key, args, kwargs, statics):
+    def _load_or_compile(self, key, args, kwargs, statics, options=None):
         directory = cache_dir()
         path = None
         if directory is not None and _state["disabled_reason"] is None:
@@ -341,7 +345,7 @@ class _Program:
                 _count("disk")
                 return compiled
         lowered = self.jitted.lower(*args, **kwargs, **statics)
-        compiled = lowered.compile()
+        compiled = lowered.compile(compiler_options=dict(options) if options else None)
         _count("compiled")
         if path is not None and not _calls_library_kernels(lowered):
             _write(path, compiled)

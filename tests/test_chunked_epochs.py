@@ -23,8 +23,9 @@ def iris():
 def _fit_both(make, X, y, monkeypatch, fits=1):
     """The same estimator fitted with several epochs per call and with one."""
     out = []
-    for work in (chunked.CHUNK_WORK, (0, 0)):
-        monkeypatch.setattr(chunked, "CHUNK_WORK", work)
+    for one_per_call in (False, True):
+        if one_per_call:
+            monkeypatch.setattr(driver, "epochs_per_call", lambda *args: 1)
         est = make()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -189,3 +190,13 @@ def test_runtime_activations_share_one_program(iris):
     NeuralClassifier(hidden_layer_sizes=(9,), activation="elu", max_iter=3,
                      random_state=0).fit(X, y)  # fmt: skip
     assert run_epoch_chunk._cache_size() == before + 1
+
+
+def test_verbose_does_not_change_the_fit(iris, capsys):
+    """verbose runs one epoch per call, the quiet fit several: same result
+    (both compile with the same options)."""
+    X, y = iris
+    fits = [NeuralClassifier(hidden_layer_sizes=(8,), max_iter=300, verbose=v,
+                             random_state=0).fit(X, y) for v in (0, 1)]  # fmt: skip
+    assert "Iteration" in capsys.readouterr().out
+    _assert_same(*fits)
