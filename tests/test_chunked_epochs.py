@@ -44,26 +44,29 @@ def _assert_same(a, b):
         np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
 
 
-def test_small_models_run_several_epochs_per_call(iris):
-    X, y = iris
-    config_work = len(X) * (4 * 100 + 100 * 3)
-    assert config_work <= chunked.CHUNK_WORK[0]
+def _count_calls(monkeypatch, name):
+    """Count the calls of the driver's compiled function ``name``."""
     calls = {"n": 0}
-    real = driver.run_epoch_chunk
+    real = getattr(driver, name)
 
     def counted(*args, **kwargs):
         calls["n"] += 1
         return real(*args, **kwargs)
 
-    driver.run_epoch_chunk = counted
-    try:
-        clf = NeuralClassifier(max_iter=200, tol=0, n_iter_no_change=1000,
-                               random_state=0)  # fmt: skip
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            clf.fit(X, y)
-    finally:
-        driver.run_epoch_chunk = real
+    monkeypatch.setattr(driver, name, counted)
+    return calls
+
+
+def test_small_models_run_several_epochs_per_call(iris, monkeypatch):
+    X, y = iris
+    config_work = len(X) * (4 * 100 + 100 * 3)
+    assert config_work <= chunked.CHUNK_WORK[0]
+    calls = _count_calls(monkeypatch, "run_epoch_chunk")
+    clf = NeuralClassifier(max_iter=200, tol=0, n_iter_no_change=1000,
+                           random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
     assert clf.n_iter_ == 200
     # 4, 4, 8, 16, 32, 32, ... epochs per call: far fewer calls than epochs.
     assert calls["n"] <= 10
@@ -123,25 +126,16 @@ def test_dropout_draws_match_one_epoch_per_call(iris, monkeypatch):
     _assert_same(a, b)
 
 
-def test_verbose_and_validation_run_one_epoch_per_call(iris, capsys):
+def test_verbose_and_validation_run_one_epoch_per_call(iris, capsys, monkeypatch):
     """A display or a validation set needs each epoch as it ends."""
     X, y = iris
     for params in (dict(verbose=2), dict(early_stopping=True)):
-        calls = {"n": 0}
-        real = driver.run_epoch
-
-        def counted(*args, **kwargs):
-            calls["n"] += 1
-            return real(*args, **kwargs)
-
-        driver.run_epoch = counted
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                clf = NeuralClassifier(max_iter=6, tol=0, n_iter_no_change=100,
-                                       random_state=0, **params).fit(X, y)  # fmt: skip
-        finally:
-            driver.run_epoch = real
+        calls = _count_calls(monkeypatch, "run_epoch")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf = NeuralClassifier(max_iter=6, tol=0, n_iter_no_change=100,
+                                   random_state=0, **params).fit(X, y)  # fmt: skip
+        monkeypatch.undo()
         assert calls["n"] == clf.n_iter_ == 6
     assert "Iteration 6" in capsys.readouterr().out
 

@@ -504,63 +504,41 @@ def test_predict_large_input_in_chunks(iris, monkeypatch):
     np.testing.assert_allclose(clf.predict_proba(X), full, rtol=1e-6)
 
 
-def test_keyboard_interrupt_during_several_epochs_keeps_the_call_start(iris,
-                                                                      monkeypatch):
-    """A small model runs several epochs per device call (4, then doubling):
-    Ctrl-C during the second call keeps the 4 epochs of the first, as a fit
-    of 4 epochs ends, and partial_fit continues from there."""
+@pytest.mark.parametrize("one_per_call, interrupted_call, kept",
+                         [(True, 3, 2), (False, 2, 4)])  # fmt: skip
+def test_keyboard_interrupt_keeps_last_completed_call(iris, monkeypatch, one_per_call,
+                                                      interrupted_call, kept):  # fmt: skip
+    """Ctrl-C during fit: a usable estimator with the parameters after the
+    last completed device call, a warning, and partial_fit continues from
+    there. With one epoch per call that is the last finished epoch; a small
+    model runs several epochs per call (4, then doubling), and Ctrl-C during
+    its second call keeps the 4 epochs of the first."""
     import skneural._driver as est
 
     X, y = iris
-    reference = NeuralClassifier(max_iter=4, shuffle=False, tol=0, random_state=0)
+    name = "run_epoch" if one_per_call else "run_epoch_chunk"
+    if one_per_call:
+        monkeypatch.setattr("skneural._chunked.CHUNK_WORK", (0, 0))
+    reference = NeuralClassifier(max_iter=kept, shuffle=False, tol=0, random_state=0)
     reference.fit(X, y)
     calls = {"n": 0}
-    real = est.run_epoch_chunk
+    real = getattr(est, name)
 
     def interrupted(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == interrupted_call:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(est, "run_epoch_chunk", interrupted)
+    monkeypatch.setattr(est, name, interrupted)
     clf = NeuralClassifier(max_iter=50, shuffle=False, tol=0, random_state=0)
     with pytest.warns(UserWarning, match="interrupted"):
         clf.fit(X, y)
-    assert calls["n"] == 2
-    assert clf.n_iter_ == 4
+    assert calls["n"] == interrupted_call
+    assert clf.n_iter_ == kept
     np.testing.assert_array_equal(clf.coefs_[0], reference.coefs_[0])
     assert clf.loss_curve_ == reference.loss_curve_
-    monkeypatch.setattr(est, "run_epoch_chunk", real)
-    clf.partial_fit(X, y)
-    assert clf.t_ == 5 * len(X)
-
-
-def test_keyboard_interrupt_keeps_last_completed_epoch(iris, monkeypatch):
-    """Ctrl-C during fit: a usable estimator with the last finished epoch's
-    parameters, a warning, and partial_fit continues from there."""
-    import skneural._driver as est
-
-    X, y = iris
-    monkeypatch.setattr("skneural._chunked.CHUNK_WORK", (0, 0))  # one epoch per call
-    reference = NeuralClassifier(max_iter=2, shuffle=False, tol=0, random_state=0)
-    reference.fit(X, y)
-    calls = {"n": 0}
-    real_run_epoch = est.run_epoch
-
-    def interrupted(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real_run_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(est, "run_epoch", interrupted)
-    clf = NeuralClassifier(max_iter=10, shuffle=False, tol=0, random_state=0)
-    with pytest.warns(UserWarning, match="interrupted"):
-        clf.fit(X, y)
-    assert clf.n_iter_ == 2
-    np.testing.assert_array_equal(clf.coefs_[0], reference.coefs_[0])
     assert clf.predict(X).shape == y.shape
-    monkeypatch.setattr(est, "run_epoch", real_run_epoch)
+    monkeypatch.setattr(est, name, real)
     clf.partial_fit(X, y)
-    assert clf.t_ == 3 * len(X)
+    assert clf.t_ == (kept + 1) * len(X)
