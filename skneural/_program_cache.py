@@ -280,7 +280,8 @@ class _Program:
         self.__qualname__ = fun.__qualname__
         self.__module__ = fun.__module__
 
-    def lower(self, *args, **kwargs):
+    def lower(self, *args, compiler_options=None, **kwargs):
+        """``jax.jit``'s lowering (``compiler_options`` go to its ``compile``)."""
         return self.jitted.lower(*args, **kwargs)
 
     def clear_cache(self):
