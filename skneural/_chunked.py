@@ -12,7 +12,7 @@ call: the same minibatches, random draws, stopping epoch and parameters.
 import time
 import warnings
 
-import numpy as np
+from . import _config
 
 #: Most epochs run in one device call by a small single model (see
 #: :func:`epochs_per_call`).
@@ -28,16 +28,12 @@ CHUNK_WORK = (2**22, 2**25)
 SMALL_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 
 
-def epoch_work(c):
-    """Padded rows times weights: the size of one epoch of ``c``'s model."""
-    return c.n_rows * sum(np.size(layer["W"]) for layer in c.params)
-
-
 def compiler_options(c):
     """XLA options of a single model's training programs (one epoch or
     several per call alike, so that a fit's result does not depend on how
     its epochs were called)."""
-    return SMALL_COMPILER_OPTIONS if epoch_work(c) <= CHUNK_WORK[0] else None
+    small = _config.epoch_work(c.n_rows, c.params) <= CHUNK_WORK[0]
+    return SMALL_COMPILER_OPTIONS if small else None
 
 
 def epochs_per_call(c, reporter, streamed=None):
@@ -61,7 +57,7 @@ def epochs_per_call(c, reporter, streamed=None):
         or getattr(reporter, "needs_each_epoch", False)
     ):  # fmt: skip
         return 1
-    work = epoch_work(c)
+    work = _config.epoch_work(c.n_rows, c.params)
     if work <= CHUNK_WORK[0]:
         return CHUNK_EPOCHS
     return 8 if work <= CHUNK_WORK[1] else 1
@@ -72,8 +68,9 @@ def chunked_loop(engine, model):
 
     Each call runs the next epochs (from 4, doubling with the epochs done, up
     to ``per_call``); the host then checks them one by one, exactly as
-    :func:`skneural._driver._loop` checks one epoch. When the fit ends inside the call, or
-    the learning rate changes ('adaptive'), the epochs after that point are
+    :func:`skneural._driver._loop` checks one epoch. When the fit ends
+    inside the call, or the learning rate changes ('adaptive'), the epochs
+    after that point are
     dropped: the call is repeated from the same start for the epochs kept
     (the same computation), and the shuffling state goes back to theirs.
     """
@@ -87,8 +84,8 @@ def chunked_loop(engine, model):
             n = min(engine.per_call, left, max(4, history.n_iter))
             start, start_lowest = (state, lowest), (lowest, stopping.lowest_loss)
             orders, seeds, after = engine.draw(n)
-            new, losses, norms, finite, low = engine.run_chunk(state, orders, seeds, n,
-                                                           *start_lowest)  # fmt: skip
+            new, losses, norms, finite, low = engine.run_chunk(
+                state, orders, seeds, n, *start_lowest)  # fmt: skip
             seconds = (time.perf_counter() - tic) / n
             state, lowest = new, low
             for e in range(n):
@@ -103,8 +100,8 @@ def chunked_loop(engine, model):
                 if new_lr is None and stopping.active:
                     continue
                 if e < n - 1:  # the epochs after this one are dropped
-                    state, *_, lowest = engine.run_chunk(start[0], orders, seeds, e + 1,
-                                                     *start_lowest)  # fmt: skip
+                    state, *_, lowest = engine.run_chunk(
+                        start[0], orders, seeds, e + 1, *start_lowest)  # fmt: skip
                     c.rng.set_state(after[e][0])
                     model.sample_idx = after[e][1]
                 if new_lr is not None:

@@ -57,6 +57,12 @@ def padded_shape(n_batches, batch_size, stochastic):
     return -(-n_batches // step) * step, batch_size
 
 
+def epoch_work(n_rows, params):
+    """Padded rows times weights: the size of one training epoch, by which
+    small models are told apart (here and in :mod:`skneural._chunked`)."""
+    return n_rows * sum(np.size(layer["W"]) for layer in params)
+
+
 def runtime_activations(net, net_state, n_rows, params):
     """``net`` and ``net_state`` with the activations chosen at run time, for
     a small network of identity, logistic, tanh and relu layers.
@@ -70,8 +76,7 @@ def runtime_activations(net, net_state, n_rows, params):
     the network's own activations.
     """
     choice = runtime_choice(net.activations)
-    work = n_rows * sum(np.size(layer["W"]) for layer in params)
-    if not choice or work > RUNTIME_ACTIVATION_WORK:
+    if not choice or epoch_work(n_rows, params) > RUNTIME_ACTIVATION_WORK:
         return net, net_state
     state = [dict(s, activation=np.asarray(c, dtype=params[0]["W"].dtype))
              for s, c in zip(net_state, choice)]  # fmt: skip
