@@ -57,6 +57,63 @@ def padded_shape(n_batches, batch_size, stochastic):
     return -(-n_batches // step) * step, batch_size
 
 
+#: Padded sizes of a small model's minibatches (see :func:`shared_layout`):
+#: a batch of up to 32 rows is computed as 32 rows, one of 33 to 256 as 256.
+SHARED_BATCH_ROWS = (32, 256)
+#: Largest padded epoch work (steps times padded rows times weights) of a
+#: model whose minibatches are padded to :data:`SHARED_BATCH_ROWS`.
+SHARED_BATCH_WORK = 2**22
+
+
+@dataclass(frozen=True)
+class SharedLayout:
+    """How a small model's epoch is laid out so that fits of different batch
+    sizes share one training program (see :func:`shared_layout`).
+
+    The data hold ``rows`` rows (the samples, then at least one row of zero
+    weight); the epoch's row order is the shuffled samples followed by
+    padding rows, ``order_shape`` (its length a multiple of ``batch_rows``);
+    step ``i`` computes the ``batch_rows`` entries of the order from
+    ``i * batch_size`` on, those past ``batch_size`` replaced by a padding
+    row.
+    """
+
+    rows: int
+    order_shape: tuple
+    batch_rows: int
+
+
+def shared_layout(c):
+    """The :class:`SharedLayout` of a small single model's fit, or None.
+
+    Every batch size compiles its own training program, which costs a small
+    model far more than its whole fit. Computing each minibatch as
+    ``batch_rows`` rows (:data:`SHARED_BATCH_ROWS`: 32 for batches of up to
+    32 rows, 256 up to 256), the rows past the batch with zero weight, lets
+    the batch sizes of each group share one program; the batch size and the
+    number of minibatches are traced. The minibatches, their updates and
+    the random draws are the same; the sums over a batch take the extra
+    zeros in their own order, which changes results only by rounding.
+
+    Used only where the padded arithmetic stays cheap: padded epoch work (see
+    :func:`epoch_work`) up to :data:`SHARED_BATCH_WORK`, dense data on one
+    device, and no random layers (their draws depend on the batch's shape).
+    """
+    if c.sparse_X is not None or c.sharding is not None:
+        return None
+    if c.net.stochastic or c.batch_size > SHARED_BATCH_ROWS[-1]:
+        return None
+    batch_rows = next(b for b in SHARED_BATCH_ROWS if c.batch_size <= b)
+    if epoch_work(c.n_batches * batch_rows, c.params) > SHARED_BATCH_WORK:
+        return None
+    # Rows: the samples and one padding row, rounded up as padded_shape
+    # rounds batches (data of similar sizes share programs).
+    rows = padded_shape(c.n_samples + 1, 1, False)[0]
+    # Room for the last step's batch_rows entries from its first row.
+    order_rows = padded_shape(-(-(c.n_samples + batch_rows) // batch_rows), 1, False)[0]
+    return SharedLayout(rows, (order_rows, batch_rows), batch_rows)
+
+
 def epoch_work(n_rows, params):
     """Padded rows times weights: the size of one training epoch, by which
     small models are told apart (here and in :mod:`skneural._chunked`)."""

@@ -33,7 +33,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _devices, _epochs, _objective, _sparse
 from ._chunked import chunked_loop, compiler_options, epochs_per_call
-from ._config import to_numpy, without_runtime_activations
+from ._config import pad_rows, shared_layout, to_numpy, without_runtime_activations
 from ._epochs import (
     run_epoch, run_epoch_chunk, run_epochs, select, set_learning_rate, take,
 )  # fmt: skip
@@ -115,6 +115,14 @@ class _Model:
         # padding rows (index >= n_samples) end the last batch.
         self.sample_idx = np.arange(c.n_samples, dtype=np.int32)
         self.padding = np.arange(c.n_samples, c.n_rows, dtype=np.int32)
+        self.order_shape = None  # set by a shared layout (see use_layout)
+
+    def use_layout(self, layout):
+        """Draw row orders for a :class:`~skneural._config.SharedLayout`."""
+        n = self.config.n_samples
+        self.order_shape = layout.order_shape
+        size = layout.order_shape[0] * layout.order_shape[1]
+        self.padding = np.full(size - n, layout.rows - 1, dtype=np.int32)
 
     @property
     def active(self):
@@ -126,7 +134,9 @@ class _Model:
         if c.shuffle:
             self.sample_idx = self.sample_idx[c.rng.permutation(c.n_samples)]
         order = np.concatenate([self.sample_idx, self.padding])
-        if c.padded_batch != c.batch_size:  # one batch, padded
+        if self.order_shape is not None:  # read by the program batch by batch
+            order = order.reshape(self.order_shape)
+        elif c.padded_batch != c.batch_size:  # one batch, padded
             order = order.reshape(1, -1)
         else:  # batch_size rows per batch, then whole batches of padding
             order = order.reshape(-1, c.batch_size)
@@ -211,7 +221,16 @@ class _One:
         self.sharding = c.sharding
         self.chunk = None if c.sparse_X is not None else _stream_chunk_batches(c)
         self.static = dict(tx=c.tx, net=c.net, loss=c.loss, sharding=self.sharding)
-        self.data = None if self.chunk else self.put(_to_device(c.data))
+        self.layout = None if self.chunk else shared_layout(c)
+        self.batch_size = None
+        if self.layout is not None:
+            # Minibatches of several sizes computed as one padded size.
+            self.model.use_layout(self.layout)
+            self.batch_size = np.int32(c.batch_size)
+            data = {k: pad_rows(v[: c.n_samples], self.layout.rows, v.dtype)
+                    for k, v in c.data.items()}  # fmt: skip
+        self.data = None if self.chunk else self.put(_to_device(
+            data if self.layout is not None else c.data))  # fmt: skip
         self.reg = self.put(_to_device(c.reg, c.dtype))
         self.state = self.put((
             _to_device(c.params, c.dtype), _to_device(c.opt_state),
@@ -244,7 +263,8 @@ class _One:
                             **self.static)  # fmt: skip
         elif self.data is not None:
             out = run_epoch(*state, order, seed, **self.data, reg=self.reg,
-                            n_batches=c.n_batches, **self.static)  # fmt: skip
+                            n_batches=c.n_batches, batch_size=self.batch_size,
+                            **self.static)  # fmt: skip
         else:
             out = self._streamed(state, order, seed)
         return out[:3], *(np.asarray(a)[None] for a in out[3:])
@@ -270,8 +290,8 @@ class _One:
         c = self.config
         out = run_epoch_chunk(*state, orders, seeds, np.int32(n), c.n_batches,
                               **self.data, reg=self.reg, lowest=lowest,
-                              lowest_loss=lowest_loss, tx=c.tx, net=c.net,
-                              loss=c.loss,
+                              lowest_loss=lowest_loss, batch_size=self.batch_size,
+                              tx=c.tx, net=c.net, loss=c.loss,
                               compiler_options=self.options)  # fmt: skip
         return out[:3], *(np.asarray(a) for a in out[3:6]), out[6]
 

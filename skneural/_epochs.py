@@ -119,18 +119,34 @@ def _epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step
     return params, opt_state, state, mean_loss, mean_norms, _tree_isfinite(params)
 
 
+def _batch_rows(order, i, batch_size, padding_row):
+    """Row indices of minibatch ``i``: row ``i`` of ``order``, or, with a
+    (traced) ``batch_size``, the ``order.shape[1]`` entries of the flattened
+    order from ``i * batch_size`` on, those past ``batch_size`` replaced by
+    ``padding_row`` (a row of zero weight)."""
+    if batch_size is None:
+        return order[i]
+    rows = order.shape[1]
+    idx = jax.lax.dynamic_slice_in_dim(order.reshape(-1), i * batch_size, rows)
+    return jnp.where(jnp.arange(rows) < batch_size, idx, padding_row)
+
+
 def _epoch_loop(params, opt_state, state, order, n_batches, seed, X, Y, w, mask, reg,
-                first_step, *, tx, net, loss, sharding):  # fmt: skip
+                first_step, batch_size=None, *, tx, net, loss, sharding):  # fmt: skip
     """:func:`run_epoch`'s computation: the first ``n_batches`` (traced) rows of
     ``order`` in a loop; the rows after them (padding, so that data of
-    different sizes share one program) are not run."""
+    different sizes share one program) are not run. With ``batch_size``,
+    the minibatches are read from the flattened order instead (see
+    :func:`_batch_rows`)."""
     one_step = _step_fn(seed, X, Y, w, mask, reg, first_step, tx=tx, net=net,
                         loss=loss, sharding=sharding)  # fmt: skip
     dtype = jax.tree_util.tree_leaves(params)[0].dtype
+    padding_row = Y.shape[0] - 1
 
     def body(i, carry):
         model, total, norm_sum = carry
-        model, value, norms, count = one_step(model, i, order[i])
+        idx = _batch_rows(order, i, batch_size, padding_row)
+        model, value, norms, count = one_step(model, i, idx)
         total = total + (value * count).astype(total.dtype)
         return model, total, norm_sum + norms.astype(norm_sum.dtype)
 
@@ -146,7 +162,8 @@ def _epoch_loop(params, opt_state, state, order, n_batches, seed, X, Y, w, mask,
 
 @program(static_argnames=("tx", "net", "loss", "sharding"))
 def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_step=0,
-              n_batches=None, *, tx, net, loss, sharding=None):  # fmt: skip
+              n_batches=None, batch_size=None, *, tx, net, loss,
+              sharding=None):  # fmt: skip
     """One pass over the (padded) training data.
 
     Parameters
@@ -178,6 +195,13 @@ def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_s
         Number of minibatches to run, the first rows of ``order`` (traced: the
         rows after them are padding, so that data of different sizes share
         one compiled program); None runs all of them.
+    batch_size : int scalar or None
+        Traced: the minibatches are read from the flattened ``order``, step
+        ``i`` its ``order.shape[1]`` entries from ``i * batch_size`` on, with
+        those past ``batch_size`` replaced by the last row of the data (a
+        padding row), so that the batch sizes up to ``order.shape[1]`` share
+        one program (see :func:`skneural._config.shared_layout`). None: row
+        ``i`` of ``order`` is minibatch ``i``.
     sharding : jax.sharding.NamedSharding or None
         Data parallel: how each minibatch is split across devices (first
         axis); the parameters are replicated.
@@ -198,13 +222,14 @@ def run_epoch(params, opt_state, state, order, seed, X, Y, w, mask, reg, first_s
     if n_batches is None:
         n_batches = order.shape[0]
     return _epoch_loop(params, opt_state, state, order, n_batches, seed, X, Y, w, mask,
-                       reg, first_step, tx=tx, net=net, loss=loss,
+                       reg, first_step, batch_size, tx=tx, net=net, loss=loss,
                        sharding=sharding)  # fmt: skip
 
 
 @program(static_argnames=("tx", "net", "loss"))
 def run_epoch_chunk(params, opt_state, state, orders, seeds, n_epochs, n_batches, X, Y,
-                    w, mask, reg, lowest, lowest_loss, *, tx, net, loss):  # fmt: skip
+                    w, mask, reg, lowest, lowest_loss, batch_size=None, *, tx, net,
+                    loss):  # fmt: skip
     """Up to ``orders.shape[0]`` epochs of :func:`run_epoch` in one call.
 
     For small models, where one epoch costs less on the device than a call
@@ -218,7 +243,7 @@ def run_epoch_chunk(params, opt_state, state, orders, seeds, n_epochs, n_batches
     ``lowest`` (the triple of parameters, optimizer and network states) and
     its loss ``lowest_loss`` are carried along: each epoch whose loss is
     below ``lowest_loss`` replaces them (what is restored after a
-    divergence).
+    divergence). ``batch_size`` is :func:`run_epoch`'s.
 
     Returns
     -------
@@ -236,8 +261,8 @@ def run_epoch_chunk(params, opt_state, state, orders, seeds, n_epochs, n_batches
     def body(e, carry):
         model, low, low_loss, losses, norms, finite = carry
         *model, value, layer_norms, ok = _epoch_loop(
-            *model, orders[e], n_batches, seeds[e], X, Y, w, mask, reg, 0, tx=tx,
-            net=net, loss=loss, sharding=None,
+            *model, orders[e], n_batches, seeds[e], X, Y, w, mask, reg, 0, batch_size,
+            tx=tx, net=net, loss=loss, sharding=None,
         )  # fmt: skip
         improved = value < low_loss
         low = jax.tree_util.tree_map(partial(jnp.where, improved), tuple(model), low)

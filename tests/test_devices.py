@@ -289,12 +289,15 @@ def test_streamed_training_equals_in_memory(iris, monkeypatch, options):
     X, y = iris
     kw = dict(random_state=0, max_iter=4, dtype="float64", batch_size=16, **options)
     # One epoch per call, as streaming runs them (several epochs per call
-    # agree to rounding, tests/test_chunked_epochs.py), and the default code
-    # generator: the one of small models' programs gives programs of other
-    # shapes (the streamed chunks) results that differ in the last bit.
-    # Data this small is never streamed outside this test.
+    # agree to rounding, tests/test_chunked_epochs.py), the default code
+    # generator (the one of small models' programs gives programs of other
+    # shapes, the streamed chunks, results that differ in the last bit) and
+    # each minibatch at its own size (padded ones agree to rounding,
+    # tests/test_shared_batches.py). Data this small is never streamed
+    # outside this test.
     monkeypatch.setattr(training, "epochs_per_call", lambda *args: 1)
     monkeypatch.setattr("skneural._chunked.SMALL_COMPILER_OPTIONS", None)
+    monkeypatch.setattr("skneural._config.SHARED_BATCH_WORK", 0)
     in_memory = NeuralClassifier(**kw).fit(X, y)
     shapes = []
     real = training.run_epoch
