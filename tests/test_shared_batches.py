@@ -15,6 +15,7 @@ import skneural._config as config
 import skneural._driver as driver
 from skneural import NeuralClassifier, NeuralRegressor
 from skneural._epochs import run_epoch_chunk
+from test_chunked_epochs import _assert_same
 
 
 @pytest.fixture
@@ -33,14 +34,6 @@ def _fits(make, fit, monkeypatch):
             out.append(fit(make()))
     monkeypatch.undo()
     return out
-
-
-def _assert_close(a, b):
-    assert a.n_iter_ == b.n_iter_
-    assert a.t_ == b.t_
-    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-12)
-    for x, y in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
-        np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
 
 
 def _layout(est, X, y):
@@ -71,7 +64,7 @@ def test_padded_minibatches_equal_exact_ones(wine, monkeypatch, batch_size):
                                     max_iter=60, dtype="float64", random_state=0)
     a, b = _fits(make, lambda m: m.fit(X, y), monkeypatch)
     assert _layout(make(), X, y) is not None
-    _assert_close(a, b)
+    _assert_same(a, b)
 
 
 def test_padding_with_sample_weight_batch_norm_and_a_regressor(monkeypatch):
@@ -86,7 +79,7 @@ def test_padding_with_sample_weight_batch_norm_and_a_regressor(monkeypatch):
     # 191 samples: the data hold 192 rows (the samples and one padding row).
     layout = _layout(make(), X, y)
     assert layout.rows == 192 and layout.batch_rows == 32
-    _assert_close(a, b)
+    _assert_same(a, b)
     for s, t in zip(a.layer_state_, b.layer_state_, strict=True):
         for k in s:
             np.testing.assert_allclose(s[k], t[k], rtol=1e-10)
@@ -113,7 +106,7 @@ def test_padding_with_partial_fit_verbose_and_adaptive_rate(wine, monkeypatch, c
                                     random_state=0)  # fmt: skip
     a, b = _fits(make, lambda m: m.fit(X, y), monkeypatch)
     assert "Iteration" in capsys.readouterr().out
-    _assert_close(a, b)
+    _assert_same(a, b)
 
 
 def test_batch_sizes_share_a_program(wine):
